@@ -1,0 +1,66 @@
+# Entry points. `make dev` starts the whole product locally; `make test` runs every suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: install node web-assets chromium dev test test-fast lint format bench synth load openapi clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+node: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Only the DSFR files the pages use are copied next to them (the npm package is 136 MB).
+web-assets: node
+	$(PY) -m local.web_assets
+
+# Debian's Chromium for the browser tests (Playwright's own browser download does not work here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+dev: install web-assets
+	$(PY) -m local --port $(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy functions local tools infra
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+openapi: install
+	$(PY) -m tools.openapi --write
+
+test: install web-assets chromium lint
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not e2e and not infra"
+
+bench: install
+	$(PY) -m tools.bench
+
+synth: install node
+	cd infra && ../$(PY) app.py --all-stages
+
+load: install
+	$(PY) -m tools.load.run
+
+clean:
+	rm -rf build infra/cdk.out .pytest_cache .mypy_cache .ruff_cache

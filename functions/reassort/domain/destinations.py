@@ -1,0 +1,76 @@
+"""Checking and masking where a link is sent. Addresses and numbers are never stored."""
+
+from __future__ import annotations
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from phonenumbers import PhoneNumberType
+
+# Metropolitan France and the overseas territories whose numbers take French mobile plans.
+SMS_REGIONS = frozenset({"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "NC", "PF", "WF"})
+_MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+class DestinationError(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = message
+
+
+def normalise_email(raw: str) -> str:
+    """Syntax only: no DNS look-up in the request path."""
+    try:
+        result = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise DestinationError(
+            "EMAIL_INVALID", "Saisissez une adresse e-mail valide, par exemple prenom.nom@exemple.fr."
+        ) from exc
+    return result.normalized
+
+
+def is_professional_address(address: str, pro_email: str, pro_domains: tuple[str, ...]) -> bool:
+    candidate = address.strip().casefold()
+    if candidate == pro_email.strip().casefold():
+        return True
+    domain = candidate.rsplit("@", 1)[-1]
+    return any(domain == d or domain.endswith("." + d) for d in pro_domains)
+
+
+def normalise_mobile(raw: str) -> str:
+    """E.164 of a mobile number of France or its overseas territories."""
+    invalid = DestinationError(
+        "PHONE_INVALID",
+        "Saisissez un numéro de téléphone portable valide, par exemple 06 12 34 56 78.",
+    )
+    try:
+        number = phonenumbers.parse(raw, "FR")
+    except phonenumbers.NumberParseException as exc:
+        raise invalid from exc
+    if not phonenumbers.is_valid_number(number):
+        raise invalid
+    if phonenumbers.region_code_for_number(number) not in SMS_REGIONS:
+        raise DestinationError(
+            "PHONE_NOT_FRENCH",
+            "Seuls les numéros de portable de France métropolitaine et d'outre-mer sont acceptés.",
+        )
+    if phonenumbers.number_type(number) not in _MOBILE_TYPES:
+        raise DestinationError(
+            "PHONE_NOT_MOBILE", "Ce numéro n'est pas un numéro de portable : saisissez un 06 ou un 07."
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask_email(address: str) -> str:
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}•••@{domain}"
+
+
+def mask_phone(e164: str) -> str:
+    """+33 6 •• •• •• 78: country code, first group and last group stay readable."""
+    number = phonenumbers.parse(e164, None)
+    parts = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL).split(" ")
+    if len(parts) <= 3:
+        return parts[0] + " " + "•" * 4 + (parts[-1][-2:] if len(parts) > 1 else "")
+    middle = ["•" * len(p) for p in parts[2:-1]]
+    return " ".join([parts[0], parts[1], *middle, parts[-1]])

@@ -1,0 +1,79 @@
+"""The domain's view of the outside world. Adapters implement these; tests use fakes."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .model import AuditEvent, ElectorRecord, FailureOutcome, FcState, LinkRecord
+
+
+class QuotaConflict(Exception):
+    """The elector's quota or link generation changed between read and write: read again."""
+
+
+class NotificationError(Exception):
+    """A message could not be handed to the sending service."""
+
+
+class ElectorStore(Protocol):
+    def get(self, elector_id: str) -> ElectorRecord | None: ...
+
+    def put_roll_record(self, record: ElectorRecord) -> None: ...
+
+    def record_failure(
+        self, elector_id: str, now: float, max_failures: int, lock_seconds: int
+    ) -> FailureOutcome: ...
+
+    def reset_failures(self, elector_id: str) -> None: ...
+
+    def update_secret_hashes(self, elector_id: str, hashes: dict[str, str]) -> None: ...
+
+
+class LinkStore(Protocol):
+    def get(self, link_id: str) -> LinkRecord | None: ...
+
+    def issue(self, link: LinkRecord, *, quota_version: int, recent_links: dict[str, float]) -> None:
+        """Store the link and the elector's new quota entries in one atomic step.
+
+        Raises QuotaConflict when the elector's quota_version or link_generation moved.
+        """
+        ...
+
+    def revoke(self, link: LinkRecord) -> None:
+        """Remove a link that could not be sent, and give its quota entry back."""
+        ...
+
+    def redeem(self, link: LinkRecord, new_vote_code_hash: str, now: float) -> bool:
+        """Atomically mark the link used, replace the vote-code hash and bump the generation.
+
+        Returns False when another redemption won or the link is no longer valid.
+        """
+        ...
+
+
+class FcStateStore(Protocol):
+    def save(self, state: FcState) -> None: ...
+
+    def take(self, state_id: str) -> FcState | None:
+        """Delete and return the state: a state can be consumed once."""
+        ...
+
+
+class Notifier(Protocol):
+    def send_email(self, to: str, subject: str, text: str, html: str) -> None: ...
+
+    def send_sms(self, to_e164: str, text: str) -> None: ...
+
+
+class AuditLog(Protocol):
+    def record(self, event: AuditEvent) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+
+class RandomSource(Protocol):
+    def token_bytes(self, n: int) -> bytes: ...
+
+    def choice(self, seq: str) -> str: ...

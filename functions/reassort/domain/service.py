@@ -1,0 +1,411 @@
+"""The use cases: show the challenge, check it, issue a link, check a link, redeem it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+
+from . import messages
+from .codes import generate_vote_code
+from .destinations import (
+    DestinationError,
+    is_professional_address,
+    mask_email,
+    mask_phone,
+    normalise_email,
+    normalise_mobile,
+)
+from .errors import (
+    AccountLocked,
+    ChallengeNotSet,
+    ElectionClosed,
+    ElectorUnknown,
+    FieldProblem,
+    InvalidFields,
+    LinkInvalid,
+    ProfessionalAddressRefused,
+    QuotaExceeded,
+    SendFailed,
+    WrongCredentials,
+)
+from .hashing import SecretHasher
+from .model import (
+    AuditEvent,
+    Challenge,
+    Channel,
+    ElectorRecord,
+    IssuedLink,
+    LinkRecord,
+    Method,
+    NewVoteCode,
+)
+from .normalise import normalise_answer, parse_identifier
+from .ports import (
+    AuditLog,
+    Clock,
+    ElectorStore,
+    LinkStore,
+    NotificationError,
+    Notifier,
+    QuotaConflict,
+    RandomSource,
+)
+
+TOKEN_BYTES = 32
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_ISSUE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Rules:
+    public_base_url: str
+    link_ttl_seconds: int = 3600
+    display_seconds: int = 120
+    max_failed_attempts: int = 5
+    lock_seconds: int = 1800
+    link_quota: int = 5
+    link_quota_window_seconds: int = 86400
+    professional_domains: tuple[str, ...] = ()
+    opens_at: float | None = None
+    closes_at: float | None = None
+
+
+def link_digest(key: bytes, token: str) -> str:
+    return hmac.new(key, token.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def encode_token(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def is_token_shaped(token: str) -> bool:
+    if not _TOKEN_SHAPE.fullmatch(token):
+        return False
+    try:
+        return len(base64.urlsafe_b64decode(token + "=")) == TOKEN_BYTES
+    except (binascii.Error, ValueError):
+        return False
+
+
+class ReassortService:
+    def __init__(
+        self,
+        *,
+        electors: ElectorStore,
+        links: LinkStore,
+        notifier: Notifier,
+        audit: AuditLog,
+        clock: Clock,
+        random: RandomSource,
+        hasher: SecretHasher,
+        link_key: bytes,
+        rules: Rules,
+    ) -> None:
+        self.electors = electors
+        self.links = links
+        self.notifier = notifier
+        self.audit = audit
+        self.clock = clock
+        self.random = random
+        self.hasher = hasher
+        self.link_key = link_key
+        self.rules = rules
+
+    # -- challenge path -------------------------------------------------------------------
+    def get_challenge(self, elector_id: str) -> Challenge:
+        elector = self._elector(elector_id)
+        if not elector.question or not elector.answer_hash:
+            raise ChallengeNotSet()
+        return Challenge(
+            display_name=elector.display_name,
+            question=elector.question,
+            channels=(Channel.EMAIL, Channel.SMS),
+        )
+
+    def request_by_challenge(
+        self,
+        elector_id: str,
+        *,
+        answer: str,
+        identifier: str,
+        channel: Channel,
+        destination: str,
+        request_id: str,
+    ) -> IssuedLink:
+        now = self.clock.now()
+        self._check_window(now)
+        problems: list[FieldProblem] = []
+        normalised_answer = normalise_answer(answer)
+        if not normalised_answer:
+            problems.append(
+                FieldProblem("answer", "REQUIRED", "Saisissez la réponse secrète à votre question Défi.")
+            )
+        try:
+            parsed = parse_identifier(identifier)
+        except ValueError:
+            problems.append(
+                FieldProblem(
+                    "identifier",
+                    "IDENTIFIER_FORMAT",
+                    "Saisissez votre NUMEN (13 caractères) ou les 10 premiers chiffres de votre "
+                    "numéro de sécurité sociale.",
+                )
+            )
+        try:
+            address = self._normalise_destination(channel, destination)
+        except DestinationError as exc:
+            problems.append(FieldProblem("destination", exc.code, exc.message))
+        if problems:
+            self._audit(elector_id, "challenge", "invalid_fields", request_id, now, channel=channel)
+            raise InvalidFields(problems)
+
+        elector = self._elector(elector_id)
+        if not elector.question or not elector.answer_hash:
+            raise ChallengeNotSet()
+        if elector.is_locked(now):
+            self._audit(elector_id, "challenge", "locked", request_id, now, channel=channel)
+            raise AccountLocked(elector.locked_until or now)
+        self._refuse_professional_address(elector, channel, address, request_id, now, Method.CHALLENGE)
+
+        # Both verifications always run, whatever the first one says (no timing oracle).
+        answer_ok = self.hasher.verify(elector.answer_hash, normalised_answer)
+        stored_identifier = elector.numen_hash if parsed.kind == "numen" else elector.nir_hash
+        identifier_ok = self.hasher.verify(stored_identifier, parsed.value)
+        if not (answer_ok and identifier_ok):
+            self._fail(elector, request_id, now, channel)
+
+        if elector.failed_attempts:
+            self.electors.reset_failures(elector_id)
+        self._rehash_if_needed(elector, normalised_answer, parsed.kind, parsed.value)
+        self._audit(elector_id, "challenge", "success", request_id, now, channel=channel)
+        return self._issue(elector, channel, address, Method.CHALLENGE, request_id, now)
+
+    def _fail(self, elector: ElectorRecord, request_id: str, now: float, channel: Channel) -> None:
+        outcome = self.electors.record_failure(
+            elector.elector_id, now, self.rules.max_failed_attempts, self.rules.lock_seconds
+        )
+        self._audit(elector.elector_id, "challenge", "wrong_credentials", request_id, now, channel=channel)
+        if outcome.just_locked and outcome.locked_until is not None:
+            self._audit(elector.elector_id, "lock", "locked", request_id, now)
+            alert = messages.lock_alert_email(
+                elector.display_name, outcome.locked_until, self.rules.lock_seconds // 60
+            )
+            try:
+                self.notifier.send_email(elector.pro_email, alert.subject, alert.text, alert.html)
+                self._audit(elector.elector_id, "send", "lock_alert_sent", request_id, now, channel="email")
+            except NotificationError:
+                # The lock holds regardless; ops see the failed alert in the audit and metrics.
+                self._audit(elector.elector_id, "send", "lock_alert_failed", request_id, now, channel="email")
+            raise AccountLocked(outcome.locked_until)
+        if outcome.locked_until is not None and outcome.locked_until > now:
+            raise AccountLocked(outcome.locked_until)
+        raise WrongCredentials(max(self.rules.max_failed_attempts - outcome.failed_attempts, 1))
+
+    def _rehash_if_needed(self, elector: ElectorRecord, answer: str, kind: str, identifier: str) -> None:
+        updates: dict[str, str] = {}
+        if elector.answer_hash and self.hasher.needs_rehash(elector.answer_hash):
+            updates["answer_hash"] = self.hasher.hash(answer)
+        stored = elector.numen_hash if kind == "numen" else elector.nir_hash
+        if stored and self.hasher.needs_rehash(stored):
+            updates["numen_hash" if kind == "numen" else "nir_hash"] = self.hasher.hash(identifier)
+        if updates:
+            self.electors.update_secret_hashes(elector.elector_id, updates)
+
+    # -- issuing a link (shared by the challenge and FranceConnect paths) -------------------
+    def issue_link(
+        self,
+        elector_id: str,
+        *,
+        channel: Channel,
+        destination: str,
+        method: Method,
+        request_id: str,
+    ) -> IssuedLink:
+        """For a caller that proved the elector's identity another way (FranceConnect)."""
+        now = self.clock.now()
+        self._check_window(now)
+        try:
+            address = self._normalise_destination(channel, destination)
+        except DestinationError as exc:
+            raise InvalidFields([FieldProblem("destination", exc.code, exc.message)]) from exc
+        elector = self._elector(elector_id)
+        if elector.is_locked(now):
+            self._audit(elector_id, method.value, "locked", request_id, now, channel=channel)
+            raise AccountLocked(elector.locked_until or now)
+        self._refuse_professional_address(elector, channel, address, request_id, now, method)
+        return self._issue(elector, channel, address, method, request_id, now)
+
+    def _issue(
+        self,
+        elector: ElectorRecord,
+        channel: Channel,
+        address: str,
+        method: Method,
+        request_id: str,
+        now: float,
+    ) -> IssuedLink:
+        self._quota_entries(elector, now, request_id, method)  # refuse before any send
+        masked = mask_phone(address) if channel is Channel.SMS else mask_email(address)
+
+        info = messages.information_email(elector.display_name, channel, method, masked, now)
+        try:
+            self.notifier.send_email(elector.pro_email, info.subject, info.text, info.html)
+        except NotificationError as exc:
+            self._audit(elector.elector_id, "send", "information_failed", request_id, now, channel="email")
+            raise SendFailed() from exc
+        self._audit(elector.elector_id, "send", "information_sent", request_id, now, channel="email")
+
+        token = encode_token(self.random.token_bytes(TOKEN_BYTES))
+        link = self._store_link(elector, token, channel, method, request_id, now)
+        url = messages.link_url(self.rules.public_base_url, token)
+        minutes = self.rules.link_ttl_seconds // 60
+        try:
+            if channel is Channel.SMS:
+                self.notifier.send_sms(address, messages.link_sms(url, minutes))
+            else:
+                mail = messages.link_email(elector.display_name, url, minutes, self.rules.display_seconds)
+                self.notifier.send_email(address, mail.subject, mail.text, mail.html)
+        except NotificationError as exc:
+            self.links.revoke(link)
+            self._audit(elector.elector_id, "send", "link_failed", request_id, now, channel=channel.value)
+            raise SendFailed() from exc
+        self._audit(
+            elector.elector_id,
+            "send",
+            "link_sent",
+            request_id,
+            now,
+            channel=channel.value,
+            method=method.value,
+        )
+        return IssuedLink(channel=channel, masked_destination=masked, expires_at=link.expires_at)
+
+    def _quota_entries(
+        self, elector: ElectorRecord, now: float, request_id: str, method: Method
+    ) -> dict[str, float]:
+        window = self.rules.link_quota_window_seconds
+        recent = {k: t for k, t in elector.recent_links.items() if t > now - window}
+        if len(recent) >= self.rules.link_quota:
+            self._audit(elector.elector_id, method.value, "quota_exceeded", request_id, now)
+            raise QuotaExceeded(self.rules.link_quota, int(min(recent.values()) + window - now) + 1)
+        return recent
+
+    def _store_link(
+        self,
+        elector: ElectorRecord,
+        token: str,
+        channel: Channel,
+        method: Method,
+        request_id: str,
+        now: float,
+    ) -> LinkRecord:
+        link_id = link_digest(self.link_key, token)
+        current = elector
+        for _ in range(_ISSUE_ATTEMPTS):
+            recent = self._quota_entries(current, now, request_id, method)
+            link = LinkRecord(
+                link_id=link_id,
+                elector_id=current.elector_id,
+                generation=current.link_generation,
+                channel=channel,
+                method=method,
+                created_at=now,
+                expires_at=now + self.rules.link_ttl_seconds,
+            )
+            recent[link.short_id] = now
+            try:
+                self.links.issue(link, quota_version=current.quota_version, recent_links=recent)
+                return link
+            except QuotaConflict:
+                current = self._elector(current.elector_id)  # a concurrent request won: read again
+        self._audit(elector.elector_id, "send", "link_store_conflict", request_id, now)
+        raise SendFailed()
+
+    # -- the link page ----------------------------------------------------------------------
+    def check_link(self, token: str, request_id: str) -> int:
+        now = self.clock.now()
+        self._check_window(now)
+        link = self._usable_link(token, now)
+        self._audit(link.elector_id, "link_check", "valid", request_id, now, method=link.method.value)
+        return self.rules.display_seconds
+
+    def redeem_link(self, token: str, request_id: str) -> NewVoteCode:
+        now = self.clock.now()
+        self._check_window(now)
+        link = self._usable_link(token, now)
+        code = generate_vote_code(self.random)
+        if not self.links.redeem(link, self.hasher.hash(code), now):
+            self._audit(link.elector_id, "redeem", "lost_race", request_id, now)
+            raise LinkInvalid()
+        self._audit(link.elector_id, "redeem", "success", request_id, now, method=link.method.value)
+        return NewVoteCode(vote_code=code, display_seconds=self.rules.display_seconds)
+
+    def _usable_link(self, token: str, now: float) -> LinkRecord:
+        if not is_token_shaped(token):
+            raise LinkInvalid()
+        link = self.links.get(link_digest(self.link_key, token))
+        if link is None or link.used_at is not None or now >= link.expires_at:
+            raise LinkInvalid()
+        elector = self.electors.get(link.elector_id)
+        if elector is None or not link.is_usable(now, elector.link_generation):
+            raise LinkInvalid()
+        return link
+
+    # -- shared checks ------------------------------------------------------------------------
+    def _elector(self, elector_id: str) -> ElectorRecord:
+        elector = self.electors.get(elector_id)
+        if elector is None:
+            raise ElectorUnknown()
+        return elector
+
+    def _check_window(self, now: float) -> None:
+        opens, closes = self.rules.opens_at, self.rules.closes_at
+        if (opens is not None and now < opens) or (closes is not None and now >= closes):
+            raise ElectionClosed(opens, closes)
+
+    def _normalise_destination(self, channel: Channel, destination: str) -> str:
+        if channel is Channel.SMS:
+            return normalise_mobile(destination)
+        return normalise_email(destination)
+
+    def _refuse_professional_address(
+        self,
+        elector: ElectorRecord,
+        channel: Channel,
+        address: str,
+        request_id: str,
+        now: float,
+        method: Method,
+    ) -> None:
+        if channel is Channel.EMAIL and is_professional_address(
+            address, elector.pro_email, self.rules.professional_domains
+        ):
+            self._audit(elector.elector_id, method.value, "professional_address", request_id, now)
+            raise ProfessionalAddressRefused()
+
+    def _audit(
+        self,
+        elector_id: str,
+        event: str,
+        outcome: str,
+        request_id: str,
+        now: float,
+        *,
+        channel: str | None = None,
+        method: str | None = None,
+    ) -> None:
+        self.audit.record(
+            AuditEvent(
+                elector_id=elector_id,
+                event=event,
+                outcome=outcome,
+                request_id=request_id,
+                at=now,
+                channel=str(channel) if channel else None,
+                method=method,
+            )
+        )

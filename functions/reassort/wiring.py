@@ -1,0 +1,120 @@
+"""Builds the adapters and the service once per container, from the settings."""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+from .adapters.audit import ObservedAuditLog
+from .adapters.dynamodb import (
+    DynamoAuditLog,
+    DynamoElectorStore,
+    DynamoFcStateStore,
+    DynamoLinkStore,
+    dynamodb_client,
+)
+from .adapters.portal_auth import PortalSessionVerifier
+from .adapters.secrets import Secrets, load_secrets
+from .adapters.sending import Notifier
+from .config import get_settings
+from .domain.codes import SystemRandom
+from .domain.errors import ServiceUnavailable
+from .domain.hashing import SecretHasher
+from .domain.service import ReassortService
+from .http import logger, metrics, session_token
+
+if TYPE_CHECKING:
+    from .adapters.franceconnect import FranceConnectClient
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.time()
+
+
+@lru_cache(maxsize=1)
+def get_secrets() -> Secrets:
+    return load_secrets(get_settings())
+
+
+@lru_cache(maxsize=1)
+def get_service() -> ReassortService:
+    settings = get_settings()
+    client = dynamodb_client()
+    electors = DynamoElectorStore(settings.electors_table, client)
+    return ReassortService(
+        electors=electors,
+        links=DynamoLinkStore(settings.links_table, settings.electors_table, client),
+        notifier=Notifier(settings.mail_from, settings.ses_configuration_set, settings.sms_sender_id),
+        audit=ObservedAuditLog(
+            DynamoAuditLog(settings.audit_table, settings.audit_retention_days, client), logger, metrics
+        ),
+        clock=SystemClock(),
+        random=SystemRandom(),
+        hasher=SecretHasher(settings.argon2_profile()),
+        link_key=get_secrets().link_hmac_key,
+        rules=settings.rules(),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_fc_state_store() -> DynamoFcStateStore:
+    return DynamoFcStateStore(get_settings().fc_state_table)
+
+
+@lru_cache(maxsize=1)
+def get_portal_verifier() -> PortalSessionVerifier:
+    settings = get_settings()
+    return PortalSessionVerifier.from_settings(
+        settings.portal_issuer, settings.portal_audience, settings.portal_jwks, settings.portal_jwks_url
+    )
+
+
+@lru_cache(maxsize=1)
+def get_fc_client() -> FranceConnectClient:
+    """The FranceConnect v2 client (discovery and JWKS cached per container)."""
+    from .adapters.franceconnect import FranceConnectClient, FranceConnectConfig
+
+    settings = get_settings()
+    secret = get_secrets().fc_client_secret
+    if not (
+        settings.fc_issuer
+        and settings.fc_client_id
+        and settings.fc_redirect_uri
+        and settings.fc_post_logout_redirect_uri
+        and secret
+    ):
+        raise ServiceUnavailable()
+    return FranceConnectClient(
+        FranceConnectConfig(
+            issuer=settings.fc_issuer,
+            client_id=settings.fc_client_id,
+            client_secret=secret,
+            redirect_uri=settings.fc_redirect_uri,
+            post_logout_redirect_uri=settings.fc_post_logout_redirect_uri,
+            id_token_alg=settings.fc_id_token_alg,
+        )
+    )
+
+
+def reset() -> None:
+    """Forget everything built from the environment (tests and the local stack change it)."""
+    for cached in (
+        get_settings,
+        get_secrets,
+        get_service,
+        get_fc_state_store,
+        get_portal_verifier,
+        get_fc_client,
+    ):
+        cached.cache_clear()
+
+
+def authenticated_elector(app: APIGatewayHttpResolver) -> str:
+    """The elector id of the portal session, or Unauthenticated."""
+    elector_id = get_portal_verifier().elector_id(session_token(app))
+    logger.append_keys(elector_id=elector_id)
+    return elector_id

@@ -1,0 +1,49 @@
+"""Link page: check a link without consuming it, then redeem it for a new vote code."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, Field
+
+from reassort.http import build_resolver, json_response, logger, metrics, request_id, tracer
+from reassort.wiring import get_service
+
+app = build_resolver()
+
+
+class LinkRequest(BaseModel):
+    token: str = Field(min_length=1, max_length=128, description="The token of the link's #t= fragment")
+
+
+class LinkStatus(BaseModel):
+    valid: bool
+    display_seconds: int
+
+
+class NewCode(BaseModel):
+    vote_code: str
+    display_seconds: int
+
+
+@app.post("/api/links/check", summary="Tell whether a link can still be redeemed, without consuming it")
+def check_link(body: Annotated[LinkRequest, Body()]) -> Response[LinkStatus]:
+    seconds = get_service().check_link(body.token, request_id(app))
+    return json_response(200, LinkStatus(valid=True, display_seconds=seconds).model_dump())
+
+
+@app.post("/api/links/redeem", summary="Consume the link and receive the new vote code, once")
+def redeem_link(body: Annotated[LinkRequest, Body()]) -> Response[NewCode]:
+    code = get_service().redeem_link(body.token, request_id(app))
+    return json_response(
+        200, NewCode(vote_code=code.vote_code, display_seconds=code.display_seconds).model_dump()
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

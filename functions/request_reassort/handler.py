@@ -1,0 +1,73 @@
+"""Challenge path: show the elector's question, check the answer, send the link."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, Field
+
+from reassort.domain.model import Channel
+from reassort.http import build_resolver, json_response, logger, metrics, request_id, tracer
+from reassort.wiring import authenticated_elector, get_service
+
+app = build_resolver()
+
+
+class ChallengeView(BaseModel):
+    display_name: str
+    question: str
+    channels: list[Channel]
+
+
+class ChallengeRequest(BaseModel):
+    answer: str = Field(min_length=1, max_length=200, description="Secret answer to the question")
+    identifier: str = Field(
+        min_length=1, max_length=40, description="NUMEN or first 10 characters of the NIR"
+    )
+    channel: Channel
+    destination: str = Field(
+        min_length=1, max_length=254, description="Personal e-mail address or mobile number"
+    )
+
+
+class LinkSent(BaseModel):
+    channel: Channel
+    masked_destination: str
+    link_valid_minutes: int
+
+
+@app.get("/api/reassort/challenge", summary="The elector's challenge question")
+def get_challenge() -> Response[ChallengeView]:
+    challenge = get_service().get_challenge(authenticated_elector(app))
+    view = ChallengeView(
+        display_name=challenge.display_name, question=challenge.question, channels=list(challenge.channels)
+    )
+    return json_response(200, view.model_dump(mode="json"))
+
+
+@app.post("/api/reassort/challenge", summary="Answer the challenge and receive a single-use link")
+def post_challenge(body: Annotated[ChallengeRequest, Body()]) -> Response[LinkSent]:
+    service = get_service()
+    issued = service.request_by_challenge(
+        authenticated_elector(app),
+        answer=body.answer,
+        identifier=body.identifier,
+        channel=body.channel,
+        destination=body.destination,
+        request_id=request_id(app),
+    )
+    sent = LinkSent(
+        channel=issued.channel,
+        masked_destination=issued.masked_destination,
+        link_valid_minutes=service.rules.link_ttl_seconds // 60,
+    )
+    return json_response(202, sent.model_dump(mode="json"))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,323 @@
+"""Challenge path end to end: real handlers, API Gateway v2 events, moto behind."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.links import token_in
+from tests.support.stack import Elector, Stack
+
+
+def test_email_journey_sends_information_first_then_link_and_redeems_once(
+    stack: Stack, marie: Elector
+) -> None:
+    reply = stack.challenge(marie, destination="Marie.Perso@Gmail.com")
+
+    assert reply.status == 202
+    assert reply.body == {
+        "channel": "email",
+        "masked_destination": "M•••@gmail.com",
+        "link_valid_minutes": 60,
+    }
+    first, second = stack.emails()
+    assert first["to"] == ["marie.curie@ac-paris.fr"]
+    assert first["subject"] == "Demande de réassort de votre code de vote"
+    assert "M•••@gmail.com" in first["body"] and "Marie.Perso" not in first["body"]
+    assert "#t=" not in first["body"]
+    assert second["to"] == ["Marie.Perso@gmail.com"]
+    assert second["subject"] == "Procéder au réassort de votre code de vote"
+    token = token_in(second["body"])
+
+    assert stack.check(token).body == {"valid": True, "display_seconds": 120}
+    redeemed = stack.redeem(token)
+    assert redeemed.status == 200
+    assert redeemed.headers["cache-control"] == "no-store"
+    new_code = redeemed.body["vote_code"]
+    assert len(new_code) == 12 and redeemed.body["display_seconds"] == 120
+
+    assert stack.vote_code_accepted(marie.elector_id, new_code)
+    assert not stack.vote_code_accepted(marie.elector_id, marie.vote_code)
+    again = stack.redeem(token)
+    assert again.status == 410 and again.body["code"] == "LINK_INVALID"
+    assert stack.vote_code_accepted(marie.elector_id, new_code)
+
+
+def test_sms_journey_with_nir10_sends_one_gsm7_part(stack: Stack, paul: Elector) -> None:
+    reply = stack.challenge(paul, channel="sms", destination="06 12 34 56 78", identifier="1 72 01 75 001")
+
+    assert reply.status == 202
+    assert reply.body["masked_destination"] == "+33 6 •• •• •• 78"
+    (info,) = stack.emails()
+    assert info["to"] == ["paul.langevin@education.gouv.fr"] and "+33 6 •• •• •• 78" in info["body"]
+    ((number, text),) = stack.sms()
+    assert number == "+33612345678"
+    assert len(text) <= 160 and text.isascii() and "STOP" not in text
+    code = stack.redeem(token_in(text)).body["vote_code"]
+    assert stack.vote_code_accepted(paul.elector_id, code)
+
+
+def test_get_challenge_shows_the_electors_own_question(stack: Stack, paul: Elector) -> None:
+    reply = stack.call(
+        "request_reassort", "GET", "/api/reassort/challenge", session=stack.session(paul.elector_id)
+    )
+
+    assert reply.status == 200
+    assert reply.body == {
+        "display_name": "Paul Langevin",
+        "question": "En quelle année avez-vous obtenu votre baccalauréat ?",
+        "channels": ["email", "sms"],
+    }
+
+
+@pytest.mark.parametrize("session", [None, "not-a-jwt", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJFLTAwMDEifQ."])
+def test_without_a_valid_portal_session_the_challenge_is_refused(
+    stack: Stack, marie: Elector, session: str | None
+) -> None:
+    reply = stack.call("request_reassort", "GET", "/api/reassort/challenge", session=session)
+
+    assert reply.status == 401 and reply.body["code"] == "UNAUTHENTICATED"
+
+
+def test_a_session_signed_by_another_key_is_refused(stack: Stack, marie: Elector) -> None:
+    from joserfc.jwk import ECKey
+
+    from tests.support.keys import portal_session
+
+    forged = portal_session(marie.elector_id, key=ECKey.generate_key("P-256"))
+    reply = stack.call("request_reassort", "GET", "/api/reassort/challenge", session=forged)
+    assert reply.status == 401
+
+
+def test_expired_session_is_refused(stack: Stack, marie: Elector) -> None:
+    from tests.support.keys import portal_session
+
+    reply = stack.call(
+        "request_reassort",
+        "GET",
+        "/api/reassort/challenge",
+        session=portal_session(marie.elector_id, expires_in=-120),
+    )
+    assert reply.status == 401
+
+
+def test_expired_wrong_and_malformed_tokens_are_one_invalid_link(stack: Stack, marie: Elector) -> None:
+    stack.challenge(marie)
+    token = token_in(stack.emails()[-1]["body"])
+    stack.clock.value += 3600
+
+    for candidate in (token, "A" * 43, "not a token", "A" * 200, ""):
+        reply = stack.redeem(candidate)
+        assert reply.status in (410, 422)
+        assert reply.body["code"] in ("LINK_INVALID", "INVALID_FIELDS")
+    assert stack.redeem(token).body["code"] == "LINK_INVALID"
+    assert stack.check(token).body["code"] == "LINK_INVALID"
+    assert stack.vote_code_accepted(marie.elector_id, marie.vote_code)
+
+
+def test_a_link_just_before_expiry_still_works(stack: Stack, marie: Elector) -> None:
+    stack.challenge(marie)
+    token = token_in(stack.emails()[-1]["body"])
+    stack.clock.value += 3599
+    assert stack.redeem(token).status == 200
+
+
+@pytest.mark.parametrize("redeemed_first", [0, 1])
+def test_every_unused_link_works_until_one_is_redeemed(
+    stack: Stack, marie: Elector, redeemed_first: int
+) -> None:
+    stack.challenge(marie)
+    stack.challenge(marie, channel="sms", destination="07 81 23 45 67")
+    tokens = [token_in(stack.emails()[1]["body"]), token_in(stack.sms()[0][1])]
+
+    assert all(stack.check(t).status == 200 for t in tokens)
+    assert stack.redeem(tokens[redeemed_first]).status == 200
+    other = tokens[1 - redeemed_first]
+    assert stack.check(other).body["code"] == "LINK_INVALID"
+    assert stack.redeem(other).body["code"] == "LINK_INVALID"
+
+
+def test_five_wrong_attempts_lock_and_alert_once(stack: Stack, marie: Elector) -> None:
+    remaining = []
+    for _ in range(4):
+        reply = stack.challenge(marie, answer="mauvaise réponse")
+        assert reply.status == 403 and reply.body["code"] == "WRONG_CREDENTIALS"
+        remaining.append(reply.body["remaining_attempts"])
+    assert remaining == [4, 3, 2, 1]
+
+    fifth = stack.challenge(marie, identifier="99Z9999999ZZZ")
+    assert fifth.status == 423 and fifth.body["code"] == "ACCOUNT_LOCKED"
+    assert "locked_until" in fifth.body
+
+    refused = stack.challenge(marie)
+    assert refused.status == 423
+    again = stack.challenge(marie, answer="encore faux")
+    assert again.status == 423
+    alerts = [m for m in stack.emails() if m["subject"].startswith("Alerte")]
+    assert len(alerts) == 1 and alerts[0]["to"] == ["marie.curie@ac-paris.fr"]
+    assert not [m for m in stack.emails() if m["subject"].startswith("Procéder")]
+
+    stack.clock.value += 1801
+    assert stack.challenge(marie).status == 202
+
+
+def test_wrong_answer_and_wrong_identifier_give_the_same_message(stack: Stack, marie: Elector) -> None:
+    wrong_answer = stack.challenge(marie, answer="faux")
+    wrong_id = stack.challenge(marie, identifier="99Z9999999ZZZ")
+    unknown_nir = stack.challenge(marie, identifier="1991299999")
+
+    assert wrong_answer.body["message"].replace("4", "N") == wrong_id.body["message"].replace("3", "N")
+    assert {r.body["code"] for r in (wrong_answer, wrong_id, unknown_nir)} == {"WRONG_CREDENTIALS"}
+
+
+def test_a_success_resets_the_failure_count(stack: Stack, marie: Elector) -> None:
+    for _ in range(4):
+        stack.challenge(marie, answer="faux")
+    assert stack.challenge(marie).status == 202
+    assert stack.challenge(marie, answer="faux").body["remaining_attempts"] == 4
+
+
+def test_answer_is_checked_after_normalisation(stack: Stack, marie: Elector) -> None:
+    assert stack.challenge(marie, answer="  elephant   ROSE ", identifier="12e 345 6789 abc").status == 202
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "marie.curie@ac-paris.fr",
+        " MARIE.CURIE@AC-PARIS.FR ",
+        "Marie.Curie@Ac-Paris.Fr",
+        "someone.else@education.gouv.fr",
+        "marie@ac-paris.fr",
+        "marie@lyon.education.gouv.fr",
+    ],
+)
+def test_professional_addresses_are_refused_and_nothing_is_sent(
+    stack: Stack, marie: Elector, address: str
+) -> None:
+    reply = stack.challenge(marie, destination=address)
+
+    assert reply.status == 422 and reply.body["code"] == "PROFESSIONAL_ADDRESS_REFUSED"
+    assert reply.body["message"].startswith("Veuillez choisir une adresse mail personnelle.")
+    assert reply.body["fields"][0]["name"] == "destination"
+    assert stack.emails() == [] and stack.scan("reassort-links") == []
+
+
+@pytest.mark.parametrize(
+    ("number", "code"),
+    [
+        ("01 23 45 67 89", "PHONE_NOT_MOBILE"),
+        ("+44 7911 123456", "PHONE_NOT_FRENCH"),
+        ("+1 202 555 0143", "PHONE_NOT_FRENCH"),
+        ("06 12", "PHONE_INVALID"),
+        ("n'importe quoi", "PHONE_INVALID"),
+    ],
+)
+def test_invalid_and_non_mobile_numbers_are_refused(
+    stack: Stack, marie: Elector, number: str, code: str
+) -> None:
+    reply = stack.challenge(marie, channel="sms", destination=number)
+
+    assert reply.status == 422 and reply.body["code"] == "INVALID_FIELDS"
+    assert reply.body["fields"] == [
+        {"name": "destination", "code": code, "message": reply.body["fields"][0]["message"]}
+    ]
+    assert stack.sms() == [] and stack.emails() == []
+
+
+def test_overseas_mobiles_are_accepted(stack: Stack, marie: Elector) -> None:
+    assert stack.challenge(marie, channel="sms", destination="+262 692 12 34 56").status == 202
+    assert stack.sms()[0][0] == "+262692123456"
+
+
+def test_the_sixth_link_in_24_hours_is_refused_before_any_send(stack: Stack, marie: Elector) -> None:
+    for _ in range(5):
+        assert stack.challenge(marie).status == 202
+    sent = len(stack.emails())
+
+    sixth = stack.challenge(marie)
+    assert sixth.status == 429 and sixth.body["code"] == "QUOTA_EXCEEDED"
+    assert int(sixth.headers["retry-after"]) > 0
+    assert len(stack.emails()) == sent
+
+    stack.clock.value += 86401
+    assert stack.challenge(marie).status == 202
+
+
+def test_requests_and_redemptions_outside_the_window_are_refused(
+    stack: Stack, marie: Elector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack.challenge(marie)
+    token = token_in(stack.emails()[-1]["body"])
+    from reassort import wiring
+
+    monkeypatch.setenv("ELECTION_OPENS_AT", "2020-12-01T08:00:00")
+    monkeypatch.setenv("ELECTION_CLOSES_AT", "2020-12-08T17:00:00")
+    wiring.reset()
+
+    reply = stack.challenge(marie)
+    assert reply.status == 403 and reply.body["code"] == "ELECTION_CLOSED"
+    assert "08/12/2020 à 17:00" in reply.body["message"]
+    assert stack.redeem(token).body["code"] == "ELECTION_CLOSED"
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({}, {"answer", "identifier", "channel", "destination"}),
+        (
+            {"answer": "x", "identifier": "12E3456789ABC", "channel": "pigeon", "destination": "a@b.fr"},
+            {"channel"},
+        ),
+        (
+            {"answer": "x", "identifier": "123", "channel": "email", "destination": "pas-une-adresse"},
+            {"identifier", "destination"},
+        ),
+        (
+            {
+                "answer": "   ",
+                "identifier": "12E3456789ABC",
+                "channel": "email",
+                "destination": "a@gmail.com",
+            },
+            {"answer"},
+        ),
+        (
+            {
+                "answer": "x" * 500,
+                "identifier": "12E3456789ABC",
+                "channel": "email",
+                "destination": "a@gmail.com",
+            },
+            {"answer"},
+        ),
+    ],
+)
+def test_invalid_fields_are_named_in_french(
+    stack: Stack, marie: Elector, body: dict[str, str], fields: set[str]
+) -> None:
+    reply = stack.call(
+        "request_reassort", "POST", "/api/reassort/challenge", body, session=stack.session(marie.elector_id)
+    )
+
+    assert reply.status == 422 and reply.body["code"] == "INVALID_FIELDS"
+    assert {f["name"] for f in reply.body["fields"]} == fields
+    assert all(f["message"] for f in reply.body["fields"])
+    assert stack.emails() == []
+
+
+@pytest.mark.parametrize("raw", ["{not json", "[]", "null", '"text"'])
+def test_malformed_bodies_are_a_clear_422_never_a_500(stack: Stack, marie: Elector, raw: str) -> None:
+    for module, path in (("request_reassort", "/api/reassort/challenge"), ("redeem", "/api/links/redeem")):
+        reply = stack.call(module, "POST", path, raw_body=raw, session=stack.session(marie.elector_id))
+        assert reply.status == 422, (path, raw, reply.body)
+        assert reply.body["code"] == "INVALID_FIELDS"
+
+
+def test_unknown_routes_answer_a_json_404(stack: Stack) -> None:
+    reply = stack.call("redeem", "GET", "/api/links/nowhere")
+    assert reply.status == 404 and reply.body["code"] == "NOT_FOUND"
+
+
+def test_an_elector_missing_from_the_roll_gets_a_clear_error(stack: Stack) -> None:
+    reply = stack.call("request_reassort", "GET", "/api/reassort/challenge", session=stack.session("E-404"))
+    assert reply.status == 403 and reply.body["code"] == "ELECTOR_UNKNOWN"
