@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import traceback
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
@@ -15,6 +16,11 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 
 from .domain.errors import FieldProblem, InvalidFields, NotFound, ReassortError, ServiceUnavailable
+
+# The AWS SDK and the event handler log whole requests (recipients, answers, tokens) at DEBUG:
+# never let a debug setting reach them.
+for _noisy in ("boto3", "botocore", "urllib3", "s3transfer", "aws_lambda_powertools"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 logger = Logger(service="reassort")
 tracer = Tracer(service="reassort")

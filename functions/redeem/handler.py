@@ -15,7 +15,7 @@ app = build_resolver()
 
 
 class LinkRequest(BaseModel):
-    token: str = Field(min_length=1, max_length=128, description="The token of the link's #t= fragment")
+    token: str = Field(min_length=1, max_length=128, repr=False, description="The token of the link's #t= fragment")
 
 
 class LinkStatus(BaseModel):

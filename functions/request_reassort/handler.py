@@ -22,13 +22,13 @@ class ChallengeView(BaseModel):
 
 
 class ChallengeRequest(BaseModel):
-    answer: str = Field(min_length=1, max_length=200, description="Secret answer to the question")
+    answer: str = Field(min_length=1, max_length=200, repr=False, description="Secret answer to the question")
     identifier: str = Field(
-        min_length=1, max_length=40, description="NUMEN or first 10 characters of the NIR"
+        min_length=1, max_length=40, repr=False, description="NUMEN or first 10 characters of the NIR"
     )
     channel: Channel
     destination: str = Field(
-        min_length=1, max_length=254, description="Personal e-mail address or mobile number"
+        min_length=1, max_length=254, repr=False, description="Personal e-mail address or mobile number"
     )
 
 

@@ -172,3 +172,22 @@ class Stack:
 
     def check(self, token: str) -> Reply:
         return self.call("redeem", "POST", "/api/links/check", {"token": token})
+
+
+def fail_sends(service: str, operation: str, *, on_calls: set[int], code: str = "Throttling") -> None:
+    """Make the n-th call (1-based) of an AWS operation fail at the SDK boundary, as SES or SNS
+    would under throttling or an outage."""
+    from botocore.exceptions import ClientError
+
+    from reassort import wiring
+
+    notifier = wiring.get_service().notifier
+    sender = notifier._email_sender() if service == "sesv2" else notifier._sms_sender()  # type: ignore[attr-defined]
+    calls = {"n": 0}
+
+    def hook(**_: object) -> None:
+        calls["n"] += 1
+        if calls["n"] in on_calls:
+            raise ClientError({"Error": {"Code": code, "Message": "injected"}}, operation)
+
+    sender.client.meta.events.register(f"before-call.{service}.{operation}", hook)

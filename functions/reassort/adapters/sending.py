@@ -84,12 +84,18 @@ class Notifier:
         self._email: SesEmailSender | None = None
         self._sms: SnsSmsSender | None = None
 
-    def send_email(self, to: str, subject: str, text: str, html: str) -> None:
+    def _email_sender(self) -> SesEmailSender:
         if self._email is None:
             self._email = SesEmailSender(self._mail_from, self._configuration_set)
-        self._email.send_email(to, subject, text, html)
+        return self._email
 
-    def send_sms(self, to_e164: str, text: str) -> None:
+    def _sms_sender(self) -> SnsSmsSender:
         if self._sms is None:
             self._sms = SnsSmsSender(self._sms_sender_id)
-        self._sms.send_sms(to_e164, text)
+        return self._sms
+
+    def send_email(self, to: str, subject: str, text: str, html: str) -> None:
+        self._email_sender().send_email(to, subject, text, html)
+
+    def send_sms(self, to_e164: str, text: str) -> None:
+        self._sms_sender().send_sms(to_e164, text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import PhoneNumberType
@@ -69,7 +71,8 @@ def mask_email(address: str) -> str:
 def mask_phone(e164: str) -> str:
     """+33 6 •• •• •• 78: country code, first group and last group stay readable."""
     number = phonenumbers.parse(e164, None)
-    parts = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL).split(" ")
+    formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    parts = re.split(r"[ .\-]", formatted)
     if len(parts) <= 3:
         return parts[0] + " " + "•" * 4 + (parts[-1][-2:] if len(parts) > 1 else "")
     middle = ["•" * len(p) for p in parts[2:-1]]

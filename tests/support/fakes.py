@@ -1,0 +1,155 @@
+"""In-memory adapters with the same semantics as the DynamoDB ones (conditions included)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+from reassort.domain.model import AuditEvent, ElectorRecord, FailureOutcome, FcState, LinkRecord
+from reassort.domain.ports import NotificationError, QuotaConflict
+
+
+class FakeElectors:
+    def __init__(self) -> None:
+        self.items: dict[str, ElectorRecord] = {}
+        self.lock = threading.Lock()
+
+    def get(self, elector_id: str) -> ElectorRecord | None:
+        return self.items.get(elector_id)
+
+    def put_roll_record(self, record: ElectorRecord) -> None:
+        self.items[record.elector_id] = record
+
+    def record_failure(self, elector_id: str, now: float, max_failures: int, lock_seconds: int) -> FailureOutcome:
+        with self.lock:
+            current = self.items[elector_id]
+            failures = current.failed_attempts + 1
+            if failures < max_failures:
+                self.items[elector_id] = replace(current, failed_attempts=failures)
+                return FailureOutcome(failures, current.locked_until, False)
+            if current.locked_until is not None and current.locked_until > now:
+                return FailureOutcome(failures, current.locked_until, False)
+            self.items[elector_id] = replace(current, failed_attempts=0, locked_until=now + lock_seconds)
+            return FailureOutcome(failures, now + lock_seconds, True)
+
+    def reset_failures(self, elector_id: str) -> None:
+        self.items[elector_id] = replace(self.items[elector_id], failed_attempts=0)
+
+    def update_secret_hashes(self, elector_id: str, hashes: dict[str, str]) -> None:
+        self.items[elector_id] = replace(self.items[elector_id], **hashes)  # type: ignore[arg-type]
+
+
+class FakeLinks:
+    def __init__(self, electors: FakeElectors) -> None:
+        self.electors = electors
+        self.items: dict[str, LinkRecord] = {}
+
+    def get(self, link_id: str) -> LinkRecord | None:
+        return self.items.get(link_id)
+
+    def issue(self, link: LinkRecord, *, quota_version: int, recent_links: dict[str, float]) -> None:
+        with self.electors.lock:
+            elector = self.electors.items[link.elector_id]
+            if (
+                link.link_id in self.items
+                or elector.quota_version != quota_version
+                or elector.link_generation != link.generation
+            ):
+                raise QuotaConflict()
+            self.items[link.link_id] = link
+            self.electors.items[link.elector_id] = replace(
+                elector, recent_links=dict(recent_links), quota_version=quota_version + 1
+            )
+
+    def revoke(self, link: LinkRecord) -> None:
+        with self.electors.lock:
+            self.items.pop(link.link_id, None)
+            elector = self.electors.items[link.elector_id]
+            recent = {k: v for k, v in elector.recent_links.items() if k != link.short_id}
+            self.electors.items[link.elector_id] = replace(
+                elector, recent_links=recent, quota_version=elector.quota_version + 1
+            )
+
+    def redeem(self, link: LinkRecord, new_vote_code_hash: str, now: float) -> bool:
+        with self.electors.lock:
+            stored = self.items.get(link.link_id)
+            elector = self.electors.items[link.elector_id]
+            if stored is None or stored.used_at is not None or stored.expires_at <= now:
+                return False
+            if elector.link_generation != link.generation:
+                return False
+            self.items[link.link_id] = replace(stored, used_at=now)
+            self.electors.items[link.elector_id] = replace(
+                elector, vote_code_hash=new_vote_code_hash, link_generation=link.generation + 1
+            )
+            return True
+
+
+class FakeFcStates:
+    def __init__(self) -> None:
+        self.items: dict[str, FcState] = {}
+
+    def save(self, state: FcState) -> None:
+        self.items[state.state_id] = state
+
+    def take(self, state_id: str) -> FcState | None:
+        return self.items.pop(state_id, None)
+
+
+class FakeNotifier:
+    """Records what was sent; `fail_on` makes the n-th send (1-based) fail."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []  # (kind, to, subject or text)
+        self.bodies: list[str] = []
+        self.fail_on: set[int] = set()
+        self.attempts = 0
+
+    def _attempt(self) -> None:
+        self.attempts += 1
+        if self.attempts in self.fail_on:
+            raise NotificationError("Throttling")
+
+    def send_email(self, to: str, subject: str, text: str, html: str) -> None:
+        self._attempt()
+        self.sent.append(("email", to, subject))
+        self.bodies.append(text)
+
+    def send_sms(self, to_e164: str, text: str) -> None:
+        self._attempt()
+        self.sent.append(("sms", to_e164, text))
+        self.bodies.append(text)
+
+
+class FakeAudit:
+    def __init__(self) -> None:
+        self.events: list[AuditEvent] = []
+
+    def record(self, event: AuditEvent) -> None:
+        self.events.append(event)
+
+    def outcomes(self) -> list[tuple[str, str]]:
+        return [(e.event, e.outcome) for e in self.events]
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_796_000_000.0) -> None:
+        self.value = now
+
+    def now(self) -> float:
+        return self.value
+
+
+class CountingRandom:
+    """Deterministic randomness: token bytes from a counter, choices cycling through the alphabet."""
+
+    def __init__(self) -> None:
+        self.counter = 0
+
+    def token_bytes(self, n: int) -> bytes:
+        self.counter += 1
+        return self.counter.to_bytes(n, "big")
+
+    def choice(self, seq: str) -> str:
+        self.counter += 1
+        return seq[(self.counter * 7) % len(seq)]

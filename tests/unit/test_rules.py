@@ -1,0 +1,153 @@
+"""Normalisation, identifiers, vote codes, destinations and messages."""
+
+from __future__ import annotations
+
+import random
+import string
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reassort.domain import codes
+from reassort.domain.destinations import (
+    DestinationError,
+    is_professional_address,
+    mask_email,
+    mask_phone,
+    normalise_email,
+    normalise_mobile,
+)
+from reassort.domain.messages import GSM7_BASIC, information_email, link_sms, link_url
+from reassort.domain.model import Channel, Method
+from reassort.domain.normalise import normalise_answer, parse_identifier
+from reassort.domain.service import encode_token, is_token_shaped
+
+
+@given(st.text())
+def test_answer_normalisation_is_idempotent(text: str) -> None:
+    once = normalise_answer(text)
+    assert normalise_answer(once) == once
+
+
+@given(st.text(alphabet=string.ascii_letters + " éèêàçÉÀÇ", max_size=40))
+def test_answer_normalisation_ignores_case_accents_and_spacing(text: str) -> None:
+    noisy = "  " + text.upper().replace(" ", "   ") + "\t"
+    assert normalise_answer(noisy) == normalise_answer(text)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("  Éléphant   Rose ", "elephant rose"), ("ＡＢＣ", "abc"), ("Straße", "strasse"), ("Œuvre", "œuvre")],
+)
+def test_answer_examples(raw: str, expected: str) -> None:
+    assert normalise_answer(raw) == expected
+
+
+@given(st.from_regex(r"[0-9A-Z]{13}", fullmatch=True).filter(lambda s: not s[:10].isdigit() or len(s) == 13))
+def test_any_13_character_numen_parses_as_numen(numen: str) -> None:
+    spaced = " ".join(numen[i : i + 3] for i in range(0, 13, 3)).lower()
+    parsed = parse_identifier(spaced)
+    assert parsed.kind == "numen" and parsed.value == numen
+
+
+@given(st.from_regex(r"[1-8][0-9]{4}([0-9]{2}|2[AB])[0-9]{3}", fullmatch=True))
+def test_any_nir10_parses_as_nir(nir: str) -> None:
+    parsed = parse_identifier(f"{nir[0]} {nir[1:3]} {nir[3:5]}.{nir[5:].lower()}")
+    assert parsed.kind == "nir10" and parsed.value == nir
+
+
+@pytest.mark.parametrize("raw", ["", "123", "9850275123", "12345678901234", "12E3456789AB!", "0850275123"])
+def test_other_shapes_are_refused(raw: str) -> None:
+    with pytest.raises(ValueError):
+        parse_identifier(raw)
+
+
+@given(st.integers(min_value=0, max_value=2**32))
+def test_vote_codes_follow_the_alphabet_and_classes(seed: int) -> None:
+    rng = random.Random(seed)
+
+    class Seeded:
+        def token_bytes(self, n: int) -> bytes:
+            return rng.randbytes(n)
+
+        def choice(self, seq: str) -> str:
+            return rng.choice(seq)
+
+    code = codes.generate_vote_code(Seeded())
+    assert len(code) == 12
+    assert set(code) <= set(codes.ALPHABET)
+    assert not set(code) & set("0Oo1lI")
+    assert all(set(code) & set(cls) for cls in codes.CLASSES)
+    assert code.isascii()
+
+
+def test_the_alphabet_is_typable_without_altgr() -> None:
+    assert set(codes.SPECIALS) == set("!$*%?+=")
+    assert codes.group_code("ABCDefgh23!$") == "ABCD efgh 23!$"
+
+
+def test_system_random_codes_differ() -> None:
+    generated = {codes.generate_vote_code(codes.SystemRandom()) for _ in range(200)}
+    assert len(generated) == 200
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [("marie.curie@gmail.com", True), ("marie@laposte.net", False), ("a@lyon.education.gouv.fr", True)],
+)
+def test_professional_address_detection(address: str, expected: bool) -> None:
+    assert (
+        is_professional_address(address, "Marie.Curie@Gmail.com", ("education.gouv.fr",)) is expected
+    )
+
+
+def test_email_syntax_without_dns() -> None:
+    assert normalise_email(" Jean.Dupont@Exemple.FR ") == "Jean.Dupont@exemple.fr"
+    for bad in ("jean", "jean@", "@exemple.fr", "jean dupont@exemple.fr"):
+        with pytest.raises(DestinationError):
+            normalise_email(bad)
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164", "masked"),
+    [
+        ("06 12 34 56 78", "+33612345678", "+33 6 •• •• •• 78"),
+        ("+33 7 81 23 45 67", "+33781234567", "+33 7 •• •• •• 67"),
+        ("+590 690 12 34 56", "+590690123456", "+590 690 •• •• 56"),
+        ("+687 75 12 34", "+687751234", "+687 75 •• 34"),
+    ],
+)
+def test_mobile_numbers_of_france_and_overseas(raw: str, e164: str, masked: str) -> None:
+    assert normalise_mobile(raw) == e164
+    assert mask_phone(e164) == masked
+
+
+def test_masked_email_keeps_first_letter_and_domain() -> None:
+    assert mask_email("marie@gmail.com") == "m•••@gmail.com"
+
+
+@given(st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=10, max_size=40))
+def test_sms_is_one_gsm7_part_for_realistic_hosts(host: str) -> None:
+    token = encode_token(bytes(32))
+    text = link_sms(link_url(f"https://{host}.gouv.fr", token), 60)
+    assert len(text) <= 160 and set(text) <= GSM7_BASIC and "STOP" not in text.upper()
+
+
+def test_an_overlong_base_url_is_refused_rather_than_split() -> None:
+    with pytest.raises(ValueError):
+        link_sms(link_url("https://" + "x" * 120 + ".fr", encode_token(bytes(32))), 60)
+
+
+def test_information_email_names_the_channel_and_masks_the_destination() -> None:
+    mail = information_email("Jeanne", Channel.SMS, Method.CHALLENGE, "+33 6 •• •• •• 78", 1_796_000_000)
+    assert mail.subject == "Demande de réassort de votre code de vote"
+    assert "par SMS" in mail.text and "+33 6 •• •• •• 78" in mail.text
+    assert "n'êtes pas à l'origine" in mail.text
+    assert "<script" not in information_email("<script>", Channel.EMAIL, Method.CHALLENGE, "x", 0).html
+
+
+def test_token_shape() -> None:
+    token = encode_token(bytes(range(32)))
+    assert is_token_shaped(token)
+    assert not is_token_shaped(token[:-1]) and not is_token_shaped(token + "A") and not is_token_shaped("=" * 43)
