@@ -7,7 +7,7 @@ import traceback
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
@@ -23,7 +23,6 @@ for _noisy in ("boto3", "botocore", "urllib3", "s3transfer", "aws_lambda_powerto
     logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 logger = Logger(service="reassort")
-tracer = Tracer(service="reassort")
 metrics = Metrics(namespace="Reassort", service="reassort")
 
 SESSION_COOKIE = "portal_session"

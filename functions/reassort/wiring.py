@@ -16,7 +16,6 @@ from .adapters.dynamodb import (
     DynamoLinkStore,
     dynamodb_client,
 )
-from .adapters.portal_auth import PortalSessionVerifier
 from .adapters.secrets import Secrets, load_secrets
 from .adapters.sending import Notifier
 from .config import get_settings
@@ -28,6 +27,7 @@ from .http import logger, metrics, session_token
 
 if TYPE_CHECKING:
     from .adapters.franceconnect import FranceConnectClient
+    from .adapters.portal_auth import PortalSessionVerifier
 
 
 class SystemClock:
@@ -67,6 +67,9 @@ def get_fc_state_store() -> DynamoFcStateStore:
 
 @lru_cache(maxsize=1)
 def get_portal_verifier() -> PortalSessionVerifier:
+    # Imported here: the redeem function never verifies a portal session (joserfc costs ~0.1 s).
+    from .adapters.portal_auth import PortalSessionVerifier
+
     settings = get_settings()
     return PortalSessionVerifier.from_settings(
         settings.portal_issuer, settings.portal_audience, settings.portal_jwks, settings.portal_jwks_url

@@ -8,14 +8,16 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
-from reassort.http import build_resolver, json_response, logger, metrics, request_id, tracer
+from reassort.http import build_resolver, json_response, logger, metrics, request_id
 from reassort.wiring import get_service
 
 app = build_resolver()
 
 
 class LinkRequest(BaseModel):
-    token: str = Field(min_length=1, max_length=128, repr=False, description="The token of the link's #t= fragment")
+    token: str = Field(
+        min_length=1, max_length=128, repr=False, description="The token of the link's #t= fragment"
+    )
 
 
 class LinkStatus(BaseModel):
@@ -44,6 +46,5 @@ def redeem_link(body: Annotated[LinkRequest, Body()]) -> Response[NewCode]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -38,7 +38,16 @@ def test_twenty_concurrent_redemptions_issue_exactly_one_code(dynamodb_server: s
     hasher = SecretHasher(Argon2Profile(memory_kib=64, time_cost=1, parallelism=1))
     electors = DynamoElectorStore(settings.electors_table, client)
     electors.put_roll_record(
-        ElectorRecord("E1", "Jeanne", "j@education.gouv.fr", "Q ?", hasher.hash("r"), hasher.hash("12E3456789ABC"), None, hasher.hash("OLD"))
+        ElectorRecord(
+            "E1",
+            "Jeanne",
+            "j@education.gouv.fr",
+            "Q ?",
+            hasher.hash("r"),
+            hasher.hash("12E3456789ABC"),
+            None,
+            hasher.hash("OLD"),
+        )
     )
     notifier = FakeNotifier()
     service = ReassortService(
@@ -53,7 +62,12 @@ def test_twenty_concurrent_redemptions_issue_exactly_one_code(dynamodb_server: s
         rules=Rules(public_base_url="https://r.test"),
     )
     service.request_by_challenge(
-        "E1", answer="r", identifier="12E3456789ABC", channel=Channel.EMAIL, destination="j@gmail.com", request_id="r"
+        "E1",
+        answer="r",
+        identifier="12E3456789ABC",
+        channel=Channel.EMAIL,
+        destination="j@gmail.com",
+        request_id="r",
     )
     token = token_in(notifier.bodies[-1])
 

@@ -51,8 +51,13 @@ def test_journeys_leave_no_personal_data_in_logs_metrics_or_tables(
         secrets.add(wrong)
     stack.challenge(jeanne, destination="jeanne.privee@education.gouv.fr")  # refused: professional
     assert stack.challenge(jeanne, destination=PERSONAL_EMAIL).status == 202
-    assert stack.challenge(jeanne, channel="sms", destination=MOBILE, identifier="2 94 06 75 111").status == 202
-    tokens = [token_in(next(m["body"] for m in stack.emails() if m["subject"].startswith("Procéder"))), token_in(stack.sms()[-1][1])]
+    assert (
+        stack.challenge(jeanne, channel="sms", destination=MOBILE, identifier="2 94 06 75 111").status == 202
+    )
+    tokens = [
+        token_in(next(m["body"] for m in stack.emails() if m["subject"].startswith("Procéder"))),
+        token_in(stack.sms()[-1][1]),
+    ]
     secrets.update(tokens)
     stack.check(tokens[0])
     code = stack.redeem(tokens[0]).body["vote_code"]
@@ -61,7 +66,11 @@ def test_journeys_leave_no_personal_data_in_logs_metrics_or_tables(
     stack.redeem("x" * 43)
 
     output = capsys.readouterr()
-    logs = output.out + output.err + "\n".join(r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records)
+    logs = (
+        output.out
+        + output.err
+        + "\n".join(r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records)
+    )
     assert "audit" in logs and "E-PRIV" in logs  # logs do carry ids and outcomes
 
     items: list[str] = []

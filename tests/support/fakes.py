@@ -20,7 +20,9 @@ class FakeElectors:
     def put_roll_record(self, record: ElectorRecord) -> None:
         self.items[record.elector_id] = record
 
-    def record_failure(self, elector_id: str, now: float, max_failures: int, lock_seconds: int) -> FailureOutcome:
+    def record_failure(
+        self, elector_id: str, now: float, max_failures: int, lock_seconds: int
+    ) -> FailureOutcome:
         with self.lock:
             current = self.items[elector_id]
             failures = current.failed_attempts + 1

@@ -97,9 +97,7 @@ def test_system_random_codes_differ() -> None:
     [("marie.curie@gmail.com", True), ("marie@laposte.net", False), ("a@lyon.education.gouv.fr", True)],
 )
 def test_professional_address_detection(address: str, expected: bool) -> None:
-    assert (
-        is_professional_address(address, "Marie.Curie@Gmail.com", ("education.gouv.fr",)) is expected
-    )
+    assert is_professional_address(address, "Marie.Curie@Gmail.com", ("education.gouv.fr",)) is expected
 
 
 def test_email_syntax_without_dns() -> None:
@@ -150,4 +148,6 @@ def test_information_email_names_the_channel_and_masks_the_destination() -> None
 def test_token_shape() -> None:
     token = encode_token(bytes(range(32)))
     assert is_token_shaped(token)
-    assert not is_token_shaped(token[:-1]) and not is_token_shaped(token + "A") and not is_token_shaped("=" * 43)
+    assert (
+        not is_token_shaped(token[:-1]) and not is_token_shaped(token + "A") and not is_token_shaped("=" * 43)
+    )

@@ -51,7 +51,9 @@ class World:
             random=CountingRandom(),
             hasher=self.hasher,
             link_key=KEY,
-            rules=Rules(public_base_url="https://r.test", professional_domains=("education.gouv.fr",), **rules),  # type: ignore[arg-type]
+            rules=Rules(
+                public_base_url="https://r.test", professional_domains=("education.gouv.fr",), **rules
+            ),  # type: ignore[arg-type]
         )
         self.electors.put_roll_record(
             ElectorRecord(
@@ -87,7 +89,10 @@ def test_given_a_correct_challenge_when_requested_then_information_precedes_the_
     world = World()
     issued = world.request()
 
-    assert [s[:2] for s in world.notifier.sent] == [("email", "jeanne@education.gouv.fr"), ("email", "jeanne@gmail.com")]
+    assert [s[:2] for s in world.notifier.sent] == [
+        ("email", "jeanne@education.gouv.fr"),
+        ("email", "jeanne@gmail.com"),
+    ]
     assert issued.masked_destination == "j•••@gmail.com"  # type: ignore[attr-defined]
     token = world.last_token()
     assert link_digest(KEY, token) in world.links.items
@@ -224,10 +229,18 @@ def test_professional_domain_refused_on_the_shared_issue_path() -> None:
     world = World()
     with pytest.raises(ProfessionalAddressRefused):
         world.service.issue_link(
-            "E1", channel=Channel.EMAIL, destination="x@ac.education.gouv.fr", method=Method.FRANCECONNECT, request_id="r"
+            "E1",
+            channel=Channel.EMAIL,
+            destination="x@ac.education.gouv.fr",
+            method=Method.FRANCECONNECT,
+            request_id="r",
         )
     issued = world.service.issue_link(
-        "E1", channel=Channel.EMAIL, destination="jeanne@laposte.net", method=Method.FRANCECONNECT, request_id="r"
+        "E1",
+        channel=Channel.EMAIL,
+        destination="jeanne@laposte.net",
+        method=Method.FRANCECONNECT,
+        request_id="r",
     )
     assert issued.channel is Channel.EMAIL
     assert "FranceConnect" in world.notifier.bodies[0]

@@ -1,0 +1,1 @@
+"""Roll import worker: one batch of CSV rows per invocation (Step Functions Distributed Map)."""
