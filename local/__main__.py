@@ -1,0 +1,87 @@
+"""`python -m local [--port 8000]`: the whole product on http://127.0.0.1:8000, nothing from AWS."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m local", description="Local stack of the vote-code reissue"
+    )
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--quiet", action="store_true", help="log warnings only")
+    parser.add_argument(
+        "--ready-file", type=Path, help="write the stack's URLs and demo roll there (JSON) once serving"
+    )
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(name)s %(message)s"
+    )
+    # One line per moto request drowns everything else.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    if not (ROOT / "web" / "vendor" / "dsfr" / "dsfr.min.css").is_file():
+        print(
+            "Attention : web/vendor/dsfr est absent, lancez `make web-assets` (pages sans style).",
+            file=sys.stderr,
+        )
+
+    from local.stack import LocalStack
+
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    started = time.monotonic()
+    try:
+        stack = LocalStack(host=args.host, port=args.port).start()
+    except OSError as exc:
+        print(
+            f"Impossible d'écouter sur {args.host}:{args.port} ({exc.strerror}) : "
+            f"choisissez un autre port, par exemple `make dev PORT=8001`.",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"\nRéassort du code de vote — pile locale prête en {time.monotonic() - started:.1f} s\n\n"
+        f"  Application       {stack.base_url}/\n"
+        f"  Connexion démo    {stack.base_url}/local/login\n"
+        f"  Boîte d'envoi     {stack.base_url}/local/outbox\n"
+        + (f"  FranceConnect     {stack.franceconnect_url} (émulateur)\n" if stack.franceconnect_url else "")
+        + f"  moto (AWS local)  {stack.moto_url}\n\n"
+        "Électeurs de démonstration :\n"
+        f"{stack.credentials_text()}\n\n"
+        "Ctrl-C pour arrêter.\n",
+        flush=True,
+    )
+
+    if args.ready_file:
+        args.ready_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = args.ready_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(stack.summary(), ensure_ascii=False), encoding="utf-8")
+        tmp.replace(args.ready_file)
+
+    stop = threading.Event()
+    # Explicit handlers: a shell may start background jobs with SIGINT ignored.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        pass
+    print("\nArrêt de la pile locale…", flush=True)
+    stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

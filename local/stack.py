@@ -1,0 +1,373 @@
+"""Assembles the local stack: moto, configuration, tables, demo roll, FranceConnect emulator, server.
+
+Everything listens on 127.0.0.1 only and nothing reaches AWS: boto3 follows `AWS_ENDPOINT_URL`
+to the moto server started here, with dummy credentials.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import secrets
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+# The handlers import `reassort` from the Lambda code asset, as in AWS.
+for _path in (ROOT / "functions", ROOT):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from local.lambda_adapter import HttpRequest, HttpResponse, LambdaRouter  # noqa: E402
+from local.outbox import Outbox  # noqa: E402
+from local.portal import SESSION_COOKIE, DemoPortal  # noqa: E402
+from local.server import (  # noqa: E402
+    LOCAL_PAGES,
+    LocalApp,
+    html_response,
+    json_response,
+    make_server,
+    redirect,
+)
+
+log = logging.getLogger("local")
+
+REGION = "eu-west-3"
+ACCOUNT_ID = "123456789012"
+
+
+def _cookie(request: HttpRequest, name: str) -> str | None:
+    for header, value in request.headers:
+        if header.lower() != "cookie":
+            continue
+        for part in value.split(";"):
+            key, _, val = part.strip().partition("=")
+            if key == name:
+                return val
+    return None
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+class LocalClock:
+    """The service's clock, shiftable from `/local/clock` to try link expiry without waiting an hour."""
+
+    offset_seconds: float = 0.0
+
+    def now(self) -> float:
+        return time.time() + LocalClock.offset_seconds
+
+
+@dataclass
+class LocalStack:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    with_franceconnect: bool = True
+    base_url: str = ""
+    moto_url: str = ""
+    franceconnect_url: str | None = None
+    electors: list[Any] = field(default_factory=list)
+    _moto: Any = None
+    _fc: Any = None
+    _http: Any = None
+    _thread: threading.Thread | None = None
+    portal: DemoPortal = field(default_factory=DemoPortal)
+
+    # ---- start -------------------------------------------------------------------------------
+    def start(self) -> LocalStack:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._start_moto()
+        app = LocalApp(router=LambdaRouter())
+        # Bind first: the public base URL (links in e-mails) needs the real port.
+        self._http = make_server(app, self.host, self.port)
+        self.port = self._http.server_address[1]
+        self.base_url = f"http://{self.host}:{self.port}"
+        self._start_franceconnect()
+        self._configure()
+        self._provision()
+        app.local_routes = self._local_routes()
+        if self.franceconnect_url:
+            # The FranceConnect login is a navigation to the emulator's origin.
+            parts = urlsplit(self.franceconnect_url)
+            self._http.RequestHandlerClass.form_action = f"'self' {parts.scheme}://{parts.netloc}"
+        self._thread = threading.Thread(target=self._http.serve_forever, name="local-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+        }.items():
+            os.environ[name] = value
+        os.environ.pop("AWS_PROFILE", None)
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.moto_url = f"http://{host}:{port}"
+        os.environ["AWS_ENDPOINT_URL"] = self.moto_url
+
+    def _start_franceconnect(self) -> None:
+        if not self.with_franceconnect:
+            return
+        try:
+            from local.fc_emulator import FranceConnectEmulator
+        except ImportError:
+            log.info("FranceConnect emulator not available: the FranceConnect button will not work")
+            return
+        client_id = "reassort-local"
+        client_secret = secrets.token_urlsafe(32)
+        self._fc_secret = client_secret
+        self._fc = FranceConnectEmulator(
+            host="127.0.0.1",
+            port=0,
+            client_id=client_id,
+            client_secret=client_secret,
+            redirect_uris=[f"{self.base_url}/api/fc/callback"],
+            post_logout_redirect_uris=[f"{self.base_url}/api/fc/logout-return"],
+        )
+        self.franceconnect_url = str(self._fc.start()).rstrip("/")
+        os.environ["FC_ISSUER"] = self.franceconnect_url
+        os.environ["FC_CLIENT_ID"] = client_id
+        os.environ["FC_REDIRECT_URI"] = f"{self.base_url}/api/fc/callback"
+        os.environ["FC_POST_LOGOUT_REDIRECT_URI"] = f"{self.base_url}/api/fc/logout-return"
+
+    def _configure(self) -> None:
+        from local.demo_roll import PROFESSIONAL_DOMAINS
+
+        now = datetime.now(UTC)
+        local_secrets: dict[str, str] = {
+            "link_hmac_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "identity_hmac_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        }
+        if getattr(self, "_fc_secret", None):
+            local_secrets["fc_client_secret"] = self._fc_secret
+        self._identity_key = base64.b64decode(local_secrets["identity_hmac_key"])
+        env = {
+            "STAGE": "local",
+            "LOCAL_SECRETS": json.dumps(local_secrets),
+            "PUBLIC_BASE_URL": self.base_url,
+            **self.portal.environment(),
+        }
+        defaults = {
+            "ELECTION_OPENS_AT": (now - timedelta(days=1)).isoformat(timespec="seconds"),
+            "ELECTION_CLOSES_AT": (now + timedelta(days=7)).isoformat(timespec="seconds"),
+            "PROFESSIONAL_DOMAINS": ",".join(PROFESSIONAL_DOMAINS),
+            "POWERTOOLS_SERVICE_NAME": "reassort",
+            "POWERTOOLS_METRICS_NAMESPACE": "ReassortLocal",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            # Metrics go to stdout as EMF lines in Lambda; locally they only drown the console.
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        }
+        os.environ.update(env)
+        for name, value in defaults.items():
+            os.environ.setdefault(name, value)
+
+    def _provision(self) -> None:
+        import boto3
+
+        import reassort.wiring as wiring
+        from local.demo_roll import build_roll, load_roll
+        from reassort.adapters.dynamodb import DynamoElectorStore, create_tables
+        from reassort.config import get_settings
+        from reassort.domain.hashing import SecretHasher
+
+        wiring.reset()
+        # The service takes its clock from the wiring; the local one can be shifted (see /local/clock).
+        setattr(wiring, "SystemClock", LocalClock)  # noqa: B010 - replacing a module attribute
+        settings = get_settings()
+        create_tables(boto3.client("dynamodb", region_name=REGION), settings)
+        ses = boto3.client("sesv2", region_name=REGION)
+        sender = parseaddr(settings.mail_from)[1]
+        ses.create_email_identity(EmailIdentity=sender)
+        ses.create_email_identity(EmailIdentity=sender.rsplit("@", 1)[1])
+        self.outbox = Outbox(ACCOUNT_ID, REGION)
+        self.outbox.install()
+        self.hasher = SecretHasher(settings.argon2_profile())
+        roll = build_roll(self.hasher, self._identity_key)
+        self.store = DynamoElectorStore(settings.electors_table, boto3.client("dynamodb", region_name=REGION))
+        load_roll(self.store, roll)
+        self.electors = [elector for elector, _ in roll]
+        self._passwords = {e.elector_id: e.password for e in self.electors}
+
+    # ---- local-only routes (demonstration portal and outbox) ------------------------------------
+    def _local_routes(self) -> dict[tuple[str, str], Any]:
+        return {
+            ("GET", "/"): self._home,
+            ("GET", "/local/login"): self._page("login.html"),
+            ("POST", "/local/login"): self._login,
+            ("POST", "/local/logout"): self._logout,
+            ("GET", "/local/vote"): self._vote_page,
+            ("POST", "/local/vote"): self._vote,
+            ("GET", "/local/outbox"): self._outbox_page,
+            ("GET", "/local/outbox.json"): lambda _r: json_response(200, self.outbox.as_json()),
+            ("GET", "/local/demo.json"): self._demo,
+            ("GET", "/local/clock"): self._clock,
+            ("POST", "/local/clock"): self._clock,
+        }
+
+    def _session(self, request: HttpRequest) -> str | None:
+        return self.portal.subject(_cookie(request, SESSION_COOKIE))
+
+    def _home(self, request: HttpRequest) -> HttpResponse:
+        return redirect("/local/vote" if self._session(request) else "/local/login")
+
+    @staticmethod
+    def _page(name: str) -> Any:
+        def serve(_request: HttpRequest) -> HttpResponse:
+            return html_response(200, (LOCAL_PAGES / name).read_text(encoding="utf-8"))
+
+        return serve
+
+    def _login(self, request: HttpRequest) -> HttpResponse:
+        import hmac
+
+        data = _json_body(request)
+        elector_id = str(data.get("elector_id") or "").strip()
+        password = str(data.get("password") or "")
+        fields = []
+        if not elector_id:
+            fields.append(
+                {"name": "elector_id", "code": "REQUIRED", "message": "Saisissez votre identifiant."}
+            )
+        if not password:
+            fields.append(
+                {"name": "password", "code": "REQUIRED", "message": "Saisissez votre mot de passe."}
+            )
+        if fields:
+            return json_response(
+                422,
+                {
+                    "code": "INVALID_FIELDS",
+                    "message": "Le formulaire contient des erreurs. Corrigez les champs signalés.",
+                    "fields": fields,
+                },
+            )
+        expected = self._passwords.get(elector_id, "")
+        if not expected or not hmac.compare_digest(expected.encode(), password.encode()):
+            return json_response(
+                401,
+                {"code": "BAD_LOGIN", "message": "Identifiant ou mot de passe de démonstration incorrect."},
+            )
+        token = self.portal.issue(elector_id)
+        return json_response(200, {"elector_id": elector_id}, [("set-cookie", self.portal.cookie(token))])
+
+    def _logout(self, _request: HttpRequest) -> HttpResponse:
+        return json_response(200, {}, [("set-cookie", self.portal.clear_cookie())])
+
+    def _vote_page(self, request: HttpRequest) -> HttpResponse:
+        if not self._session(request):
+            return redirect("/local/login")
+        return self._page("vote.html")(request)
+
+    def _vote(self, request: HttpRequest) -> HttpResponse:
+        elector_id = self._session(request)
+        if not elector_id:
+            return json_response(
+                401, {"code": "UNAUTHENTICATED", "message": "Votre session a expiré. Reconnectez-vous."}
+            )
+        code = "".join(str(_json_body(request).get("code") or "").split())
+        if not code:
+            return json_response(
+                422,
+                {
+                    "code": "INVALID_FIELDS",
+                    "message": "Le formulaire contient des erreurs. Corrigez les champs signalés.",
+                    "fields": [
+                        {"name": "code", "code": "REQUIRED", "message": "Saisissez votre code de vote."}
+                    ],
+                },
+            )
+        record = self.store.get(elector_id)
+        if record is None or not self.hasher.verify(record.vote_code_hash, code):
+            return json_response(
+                403,
+                {
+                    "code": "WRONG_VOTE_CODE",
+                    "message": "Le code de vote saisi est incorrect.",
+                    "fields": [
+                        {
+                            "name": "code",
+                            "code": "WRONG_VOTE_CODE",
+                            "message": "Le code de vote saisi est incorrect.",
+                        }
+                    ],
+                },
+            )
+        return json_response(200, {"accepted": True, "display_name": record.display_name})
+
+    def _outbox_page(self, _request: HttpRequest) -> HttpResponse:
+        template = (LOCAL_PAGES / "outbox.html").read_text(encoding="utf-8")
+        rows = self.outbox.as_html()
+        empty = "" if rows else '<p id="outbox-empty">Aucun message envoyé pour le moment.</p>'
+        return html_response(200, template.replace("{{rows}}", rows).replace("{{empty}}", empty))
+
+    def _clock(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST":
+            offset = _json_body(request).get("offset_seconds", 0)
+            if not isinstance(offset, int | float) or isinstance(offset, bool):
+                return json_response(
+                    422, {"code": "INVALID_FIELDS", "message": "offset_seconds: nombre attendu."}
+                )
+            LocalClock.offset_seconds = float(offset)
+        return json_response(200, {"offset_seconds": LocalClock.offset_seconds, "now": LocalClock().now()})
+
+    def _demo(self, _request: HttpRequest) -> HttpResponse:
+        return json_response(200, self.summary())
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "base_url": self.base_url,
+            "moto_url": self.moto_url,
+            "franceconnect_url": self.franceconnect_url,
+            "electors": [e.public() for e in self.electors],
+        }
+
+    # ---- stop ----------------------------------------------------------------------------------
+    def stop(self) -> None:
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+            self._http = None
+        if self._fc is not None:
+            try:
+                self._fc.stop()
+            finally:
+                self._fc = None
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+
+    def credentials_text(self) -> str:
+        lines = []
+        for e in self.electors:
+            ident = " / ".join(
+                x for x in (f"NUMEN {e.numen}" if e.numen else "", f"NIR {e.nir10}" if e.nir10 else "") if x
+            )
+            lines.append(
+                f"  {e.elector_id:<22} mot de passe {e.password:<12} code de vote {e.vote_code}\n"
+                f"      question : {e.question}  réponse : {e.answer}  {ident}"
+                + (f"\n      FranceConnect : identité « {e.fc_identity} »" if e.fc_identity else "")
+            )
+        return "\n".join(lines)

@@ -1,0 +1,150 @@
+"""The local stack itself: the API Gateway v2 adapter, page security headers, static pages."""
+
+from __future__ import annotations
+
+import base64
+import re
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from local.lambda_adapter import HttpRequest, LambdaRouter, build_event, map_result
+from local.server import resolve_static
+from tests.e2e.support import ROOT, Stack
+
+pytestmark = pytest.mark.e2e
+
+PAGES = [
+    *sorted((ROOT / "web").glob("**/*.html")),
+    *sorted((ROOT / "local" / "pages").glob("*.html")),
+]
+PAGES = [p for p in PAGES if "vendor" not in p.parts]
+
+
+def test_given_a_browser_request_when_adapted_then_the_event_has_the_http_api_v2_shape() -> None:
+    request = HttpRequest(
+        method="post",
+        path="/api/links/check",
+        query="a=1&a=2&b=",
+        headers=[
+            ("Host", "127.0.0.1:8000"),
+            ("Content-Type", "application/json"),
+            ("Cookie", "portal_session=abc; other=1"),
+            ("X-Custom", "one"),
+            ("x-custom", "two"),
+        ],
+        body=b'{"token": "x"}',
+        source_ip="127.0.0.9",
+    )
+    event = build_event(request, "req-1")
+    assert event["version"] == "2.0"
+    assert event["rawPath"] == "/api/links/check"
+    assert event["rawQueryString"] == "a=1&a=2&b="
+    assert event["queryStringParameters"] == {"a": "1,2", "b": ""}
+    assert event["cookies"] == ["portal_session=abc", "other=1"]
+    assert "cookie" not in event["headers"]
+    assert event["headers"]["x-custom"] == "one,two"
+    assert event["headers"]["content-type"] == "application/json"
+    assert event["body"] == '{"token": "x"}' and event["isBase64Encoded"] is False
+    http = event["requestContext"]["http"]
+    assert (http["method"], http["path"], http["sourceIp"]) == ("POST", "/api/links/check", "127.0.0.9")
+    assert event["requestContext"]["requestId"] == "req-1"
+
+
+def test_given_a_binary_body_when_adapted_then_it_is_base64_encoded() -> None:
+    body = bytes(range(256))
+    event = build_event(
+        HttpRequest("POST", "/api/x", "", [("content-type", "application/octet-stream")], body)
+    )
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == body
+
+
+def test_given_a_v2_result_when_mapped_then_cookies_headers_and_base64_bodies_come_back() -> None:
+    response = map_result(
+        {
+            "statusCode": 302,
+            "headers": {"Location": "/x", "Cache-Control": "no-store"},
+            "cookies": ["a=1; HttpOnly", "b=2"],
+            "body": base64.b64encode(b"\x00\x01").decode(),
+            "isBase64Encoded": True,
+        }
+    )
+    assert response.status == 302
+    assert ("location", "/x") in response.headers
+    assert [v for k, v in response.headers if k == "set-cookie"] == ["a=1; HttpOnly", "b=2"]
+    assert response.body == b"\x00\x01"
+    plain = map_result({"ok": True})
+    assert plain.status == 200 and plain.body == b'{"ok": true}'
+
+
+def test_given_a_missing_function_when_routed_then_the_answer_is_a_json_503() -> None:
+    router = LambdaRouter([("/api/nothing/", "module_that_does_not_exist.handler", "nothing")])
+    response = router.handle(HttpRequest("GET", "/api/nothing/x", "", [], b""))
+    assert response.status == 503
+    assert b'"code": "service_unavailable"' in response.body
+
+
+def test_given_paths_outside_the_web_root_when_resolved_then_nothing_is_served(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "index.html").write_text("index")
+    (tmp_path / "a" / "page.html").write_text("page")
+    assert resolve_static(tmp_path, "/a/") == (tmp_path / "a" / "index.html").resolve()
+    assert resolve_static(tmp_path, "/a/page") == (tmp_path / "a" / "page.html").resolve()
+    for hostile in ("/../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/a/..%2f..%2fetc/passwd", "/a%00"):
+        assert resolve_static(tmp_path, hostile) is None
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_given_a_page_then_it_has_no_inline_script_handler_or_style(page: Path) -> None:
+    html = page.read_text(encoding="utf-8")
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script>"
+    assert not re.search(r"\son[a-z]+\s*=", html), "inline event handler"
+    assert not re.search(r"\sstyle\s*=", html), "inline style attribute"
+    assert 'lang="fr"' in html
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/local/login",
+        "/reassort/",
+        "/reassort/code-vote",
+        "/vendor/dsfr/dsfr.min.css",
+        "/page-inconnue",
+        "/api/reassort/challenge",
+        "/api/links/check",
+    ],
+)
+def test_given_any_response_of_the_local_server_then_it_carries_the_page_security_headers(
+    stack: Stack, path: str
+) -> None:
+    request = urllib.request.Request(stack.url(path))  # noqa: S310 - loopback
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        response = opener.open(request, timeout=10)
+        headers = response.headers
+    except urllib.error.HTTPError as error:
+        headers = error.headers
+    csp = headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_given_the_journeys_then_no_link_token_reached_the_server_log(stack: Stack) -> None:
+    tokens = [link.split("#t=", 1)[1] for m in stack.outbox() for link in m["links"] if "#t=" in link]
+    assert stack.log_path is not None
+    log = stack.log_path.read_text(errors="replace")
+    assert "GET /reassort/code-vote" in log or not tokens
+    for token in tokens:
+        assert token not in log
