@@ -1,0 +1,1 @@
+"""Operations tools: roll import, synthetic roll, load kit, capacity model."""

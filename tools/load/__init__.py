@@ -1,0 +1,1 @@
+"""Load-test kit (Locust): the full reissue journey through HTTP, election-day shapes, runner."""

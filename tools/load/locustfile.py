@@ -1,0 +1,221 @@
+"""Locust journeys: demo login → challenge → link from the outbox → check → redeem.
+
+    locust -f tools/load/locustfile.py --host http://127.0.0.1:8000        # flat load
+    locust -f tools/load/locustfile.py,tools/load/shape.py --host ...      # election-day shape
+
+Environment:
+  LOAD_SECRETS        secrets file of the synthetic roll (tools/synthetic_roll.py)
+  LOAD_SMS_SHARE      share of question-path journeys asking for an SMS        (default 0.3)
+  LOAD_WRONG_SHARE    share of journeys starting with a wrong answer           (default 0.2)
+  LOAD_FC_SHARE       share of FranceConnect journeys (emulator identities)    (default 0)
+  LOAD_FC_ELECTORS    JSON list of {"elector_id", "fc_identity", "email"} for the FC journey
+  LOAD_WORKER_COUNT   number of Locust workers (each takes its own slice of the roll)
+  LOAD_THINK_SECONDS  pause between journeys of one user                      (default 1)
+
+Request names are the product's routes; the local helpers (login, outbox) are named
+``[local] …`` so they can be told apart in the report. A refusal the journey asked for (wrong
+answer) counts as a success; anything else unexpected is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from locust import HttpUser, between, events, task
+from locust.env import Environment
+
+from tools.load.journeys import Elector, ElectorPool, find_token, load_electors, password_for, wrong
+
+SMS_SHARE = float(os.environ.get("LOAD_SMS_SHARE", "0.3"))
+WRONG_SHARE = float(os.environ.get("LOAD_WRONG_SHARE", "0.2"))
+FC_SHARE = float(os.environ.get("LOAD_FC_SHARE", "0"))
+THINK = float(os.environ.get("LOAD_THINK_SECONDS", "1"))
+OUTBOX_POLLS = 20
+# The emulator has a handful of identities and each elector may get 5 links a day: beyond
+# that, FranceConnect journeys would only measure the quota refusal.
+FC_QUOTA = int(os.environ.get("LOAD_FC_QUOTA", "5"))
+_fc_used: dict[str, int] = {}
+
+_pool: ElectorPool | None = None
+
+
+@events.init.add_listener
+def _load_roll(environment: Environment, **_kwargs: Any) -> None:
+    """Each worker (or the single local process) loads its slice of the synthetic roll."""
+    global _pool
+    runner = environment.runner
+    if runner is not None and type(runner).__name__ == "MasterRunner":
+        return
+    path = Path(os.environ.get("LOAD_SECRETS", "build/load/secrets.csv"))
+    index = int(getattr(runner, "worker_index", 0) or 0)
+    count = int(os.environ.get("LOAD_WORKER_COUNT", "1"))
+    _pool = ElectorPool(load_electors(path, index, count))
+
+
+class ReissueUser(HttpUser):
+    wait_time = between(THINK * 0.5, THINK * 1.5)
+
+    # ---- the journeys ---------------------------------------------------------------------------
+    @task
+    def reissue(self) -> None:
+        assert _pool is not None
+        elector = _pool.take()
+        if FC_SHARE and random.random() < FC_SHARE and self._fc_journey():
+            return
+        if not self._login(elector.elector_id, elector.password):
+            return
+        channel = "sms" if random.random() < SMS_SHARE else "email"
+        destination = elector.mobile if channel == "sms" else elector.personal_email
+        if random.random() < WRONG_SHARE:
+            self._challenge(elector, channel, destination, wrong_answer=True)
+        after = self._outbox_seq()
+        if self._challenge(elector, channel, destination, wrong_answer=False):
+            token = self._await_link(destination, after)
+            if token:
+                self._redeem(token)
+
+    # ---- steps ------------------------------------------------------------------------------------
+    def _login(self, elector_id: str, password: str) -> bool:
+        self.client.cookies.clear()
+        with self.client.post(
+            "/local/login",
+            json={"elector_id": elector_id, "password": password},
+            name="[local] POST /local/login",
+            catch_response=True,
+        ) as response:
+            if response.status_code != 200:
+                response.failure(f"login {response.status_code}")
+                return False
+            response.success()
+            return True
+
+    def _challenge(self, elector: Elector, channel: str, destination: str, *, wrong_answer: bool) -> bool:
+        self.client.get("/api/reassort/challenge", name="GET /api/reassort/challenge")
+        body = {
+            "answer": wrong(elector.answer) if wrong_answer else elector.answer,
+            "identifier": elector.identifier,
+            "channel": channel,
+            "destination": destination,
+        }
+        name = "POST /api/reassort/challenge" + (" (wrong answer)" if wrong_answer else "")
+        with self.client.post("/api/reassort/challenge", json=body, name=name, catch_response=True) as r:
+            code = _code(r)
+            if wrong_answer:
+                if r.status_code < 500 and code == "WRONG_CREDENTIALS":
+                    r.success()
+                else:
+                    r.failure(f"expected WRONG_CREDENTIALS, got {r.status_code} {code}")
+                return False
+            if r.status_code == 202:
+                r.success()
+                return True
+            r.failure(f"{r.status_code} {code}")
+            return False
+
+    def _outbox_seq(self) -> int:
+        outbox = self._outbox()
+        return max((int(m.get("seq", 0)) for m in outbox.get("messages", [])), default=0)
+
+    def _outbox(self) -> dict[str, Any]:
+        with self.client.get(
+            "/local/outbox.json", name="[local] GET /local/outbox.json", catch_response=True
+        ) as r:
+            if r.status_code != 200:
+                r.failure(f"outbox {r.status_code}")
+                return {}
+            r.success()
+            return dict(r.json())
+
+    def _await_link(self, destination: str, after: int) -> str | None:
+        for attempt in range(OUTBOX_POLLS):
+            token, _seq = find_token(self._outbox(), destination, after)
+            if token:
+                return token
+            time.sleep(0.1 * (attempt + 1))
+        events.request.fire(
+            request_type="LINK",
+            name="[local] link delivered",
+            response_time=0,
+            response_length=0,
+            exception=RuntimeError("no link in the outbox"),
+            context={},
+        )
+        return None
+
+    def _redeem(self, token: str) -> None:
+        with self.client.post(
+            "/api/links/check", json={"token": token}, name="POST /api/links/check", catch_response=True
+        ) as r:
+            if r.status_code != 200:
+                r.failure(f"{r.status_code} {_code(r)}")
+                return
+            r.success()
+        with self.client.post(
+            "/api/links/redeem", json={"token": token}, name="POST /api/links/redeem", catch_response=True
+        ) as r:
+            if r.status_code == 200 and r.json().get("vote_code"):
+                r.success()
+            else:
+                r.failure(f"{r.status_code} {_code(r)}")
+
+    # ---- FranceConnect (emulator) ----------------------------------------------------------------
+    def _fc_journey(self) -> bool:
+        """Login → emulator identity → callback → logout → link e-mail → redeem. Returns False
+        when no FranceConnect elector is configured (the question path runs instead)."""
+        candidates = [
+            c
+            for c in json.loads(os.environ.get("LOAD_FC_ELECTORS", "[]"))
+            if _fc_used.get(c["elector_id"], 0) < FC_QUOTA
+        ]
+        if not candidates:
+            return False
+        chosen = random.choice(candidates)
+        _fc_used[chosen["elector_id"]] = _fc_used.get(chosen["elector_id"], 0) + 1
+        if not self._login(chosen["elector_id"], password_for(chosen["elector_id"])):
+            return True
+        after = self._outbox_seq()
+        r = self.client.get("/api/fc/login", name="GET /api/fc/login", allow_redirects=False)
+        authorize = r.headers.get("Location", "")
+        if r.status_code != 302 or not authorize:
+            events.request.fire(
+                request_type="GET",
+                name="GET /api/fc/login",
+                response_time=0,
+                response_length=0,
+                exception=RuntimeError(f"no redirect ({r.status_code})"),
+                context={},
+            )
+            return True
+        page = self.client.get(authorize, name="[emulator] authorize")
+        uid = page.headers.get("X-Interaction-Id", "")
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(authorize))
+        r = self.client.post(
+            f"{origin}/interaction/{uid}/login",
+            data={"identity": chosen["fc_identity"]},
+            name="[emulator] login",
+            allow_redirects=False,
+        )
+        location = r.headers.get("Location", "")
+        # callback → FranceConnect logout → logout-return → result page
+        for name in ("GET /api/fc/callback", "[emulator] session/end", "GET /api/fc/logout-return"):
+            if not location:
+                break
+            r = self.client.get(location, name=name, allow_redirects=False)
+            location = r.headers.get("Location", "")
+        token = self._await_link(chosen["email"], after)
+        if token:
+            self._redeem(token)
+        return True
+
+
+def _code(response: Any) -> str:
+    try:
+        return str(response.json().get("code", ""))
+    except ValueError:
+        return ""

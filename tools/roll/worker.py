@@ -1,0 +1,304 @@
+"""The per-chunk import worker, shared by the CLI and the Distributed Map Lambda.
+
+For a chunk of CSV rows it: validates every row, reads the current items (one BatchGetItem
+per 100 rows), skips the rows whose keyed digest did not change, hashes the plaintext secrets
+of the other rows with the domain's :class:`SecretHasher`, and writes each of them with one
+conditional ``UpdateItem``.
+
+What an upsert touches and what it leaves alone:
+
+* roll attributes (``display_name``, ``pro_email``, ``question``, ``answer_hash``,
+  ``numen_hash``, ``nir_hash``, ``identity_digest``) are set, or removed when the row no longer
+  has them, together with ``roll_digest`` and ``updated_at``;
+* state attributes (``failed_attempts``, ``locked_until``, ``link_generation``,
+  ``recent_links``, ``quota_version``, ``code_changed_at``) are never in the expression;
+* ``vote_code_hash`` is written when the elector has none, or when the row's vote code differs
+  from the one previously imported (``roll_vote_code_digest``) **and** no reissue happened
+  since (no ``code_changed_at``). A roll cannot take back a code an elector reissued: the row
+  gets the warning ``vote_code_kept_after_reissue`` instead.
+
+Every write is conditioned on the ``roll_digest`` read just before, so an import racing another
+import (or a redemption, for the vote code) re-reads and decides again instead of overwriting.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from reassort.domain.hashing import Argon2Profile, SecretHasher
+
+from .schema import Problem, RollRow, validate_row
+
+log = logging.getLogger(__name__)
+
+# Attributes of the roll. Only these (and the two digests, updated_at) are ever written here.
+ROLL_ATTRIBUTES = ("display_name", "pro_email", "question", "answer_hash", "numen_hash", "nir_hash")
+OPTIONAL_ATTRIBUTES = ("question", "answer_hash", "numen_hash", "nir_hash", "identity_digest")
+_READ_ATTRIBUTES = ("elector_id", "roll_digest", "roll_vote_code_digest", "vote_code_hash", "code_changed_at")
+_MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    electors_table: str
+    identity_key: bytes
+    profile: Argon2Profile = field(default_factory=Argon2Profile)
+    dry_run: bool = False
+    write_threads: int = 8
+
+    def __repr__(self) -> str:  # the key stays out of logs and tracebacks
+        return f"WorkerConfig(table={self.electors_table!r}, dry_run={self.dry_run}, <redacted>)"
+
+
+@dataclass
+class ChunkResult:
+    counts: Counter[str] = field(default_factory=Counter)
+    problems: list[Problem] = field(default_factory=list)
+
+    def merge(self, other: ChunkResult) -> None:
+        self.counts.update(other.counts)
+        self.problems.extend(other.problems)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"counts": dict(self.counts), "problems": [p.as_dict() for p in self.problems]}
+
+
+@dataclass
+class _Existing:
+    roll_digest: str | None
+    vote_code_digest: str | None
+    has_vote_code: bool
+    reissued: bool
+
+
+def process_chunk(
+    rows: Sequence[tuple[int, Mapping[str, str | None]]],
+    config: WorkerConfig,
+    client: Any | None,
+    hasher: SecretHasher | None = None,
+) -> ChunkResult:
+    """Validate, hash and upsert one chunk. ``rows`` are (line number, CSV row) pairs."""
+    result = ChunkResult()
+    valid: list[RollRow] = []
+    for line, raw in rows:
+        parsed, problems = validate_row(line, raw, config.identity_key)
+        result.problems.extend(problems)
+        if parsed is None:
+            result.counts["rejected"] += 1
+        else:
+            valid.append(parsed)
+    result.counts["valid"] += len(valid)
+    if config.dry_run or not valid:
+        return result
+    assert client is not None
+    hasher = hasher or SecretHasher(config.profile)
+    pending = valid
+    for _ in range(_MAX_ATTEMPTS):
+        existing = read_existing(client, config.electors_table, [r.elector_id for r in pending])
+        retry: list[RollRow] = []
+        to_write = []
+        for row in pending:
+            current = existing.get(row.elector_id)
+            if current is not None and current.roll_digest == row.digest:
+                result.counts["unchanged"] += 1
+                continue
+            to_write.append((row, current))
+        hashed = [(row, current, _hash_secrets(row, hasher)) for row, current in to_write]
+        # New electors go in BatchWriteItem calls of 25 (nothing else creates electors);
+        # existing ones need a conditional UpdateItem each.
+        creates = [(row, hashes) for row, current, hashes in hashed if current is None]
+        hashed = [job for job in hashed if job[1] is not None]
+        result.counts["created"] += _create_rows(client, config.electors_table, creates)
+        result.counts["hashed"] += sum(
+            1 for r, _ in to_write for kind, _v in r.secrets.values() if kind == "plain"
+        )
+
+        def write(job: tuple[RollRow, _Existing | None, dict[str, str]]) -> tuple[RollRow, str]:
+            row, current, hashes = job
+            return row, _write_row(client, config.electors_table, row, current, hashes)
+
+        with ThreadPoolExecutor(max_workers=max(1, config.write_threads)) as pool:
+            outcomes = list(pool.map(write, hashed))
+        for row, outcome in outcomes:
+            if outcome == "conflict":
+                retry.append(row)
+                continue
+            result.counts[outcome] += 1
+            if outcome == "failed_write":
+                result.problems.append(Problem(row.line, "elector_id", "write_failed"))
+            if outcome.endswith("_code_kept"):
+                result.problems.append(Problem(row.line, "vote_code_hash", "vote_code_kept_after_reissue"))
+        pending = retry
+        if not pending:
+            break
+    for row in pending:
+        result.counts["failed"] += 1
+        result.problems.append(Problem(row.line, "elector_id", "write_failed"))
+    # normalise the two "kept" outcomes into the public counters
+    for name in ("created", "updated"):
+        kept = result.counts.pop(f"{name}_code_kept", 0)
+        if kept:
+            result.counts[name] += kept
+            result.counts["vote_code_kept"] += kept
+    return result
+
+
+def read_existing(client: Any, table: str, elector_ids: Iterable[str]) -> dict[str, _Existing]:
+    """Current digests of the given electors (consistent reads, 100 keys per call)."""
+    ids = list(dict.fromkeys(elector_ids))
+    found: dict[str, _Existing] = {}
+    for start in range(0, len(ids), 100):
+        request: dict[str, Any] = {
+            table: {
+                "Keys": [{"elector_id": {"S": i}} for i in ids[start : start + 100]],
+                "ProjectionExpression": ", ".join(f"#{n}" for n in _READ_ATTRIBUTES),
+                "ExpressionAttributeNames": {f"#{n}": n for n in _READ_ATTRIBUTES},
+                "ConsistentRead": True,
+            }
+        }
+        delay = 0.05
+        while request:
+            answer = client.batch_get_item(RequestItems=request)
+            for item in answer.get("Responses", {}).get(table, []):
+                found[item["elector_id"]["S"]] = _Existing(
+                    roll_digest=item.get("roll_digest", {}).get("S"),
+                    vote_code_digest=item.get("roll_vote_code_digest", {}).get("S"),
+                    has_vote_code="vote_code_hash" in item,
+                    reissued="code_changed_at" in item,
+                )
+            request = answer.get("UnprocessedKeys") or {}
+            if request:
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+    return found
+
+
+def _hash_secrets(row: RollRow, hasher: SecretHasher) -> dict[str, str]:
+    return {
+        attribute: hasher.hash(value) if kind == "plain" else value
+        for attribute, (kind, value) in row.secrets.items()
+    }
+
+
+def _create_rows(client: Any, table: str, rows: Sequence[tuple[RollRow, dict[str, str]]]) -> int:
+    now = {"N": str(int(datetime.now(UTC).timestamp()))}
+    for start in range(0, len(rows), 25):
+        requests = []
+        for row, hashes in rows[start : start + 25]:
+            item: dict[str, Any] = {
+                "elector_id": {"S": row.elector_id},
+                "display_name": {"S": row.display_name},
+                "pro_email": {"S": row.pro_email},
+                "roll_digest": {"S": row.digest},
+                "roll_vote_code_digest": {"S": row.vote_code_digest},
+                "updated_at": now,
+            }
+            optional = {"question": row.question, "identity_digest": row.identity_digest, **hashes}
+            item.update({name: {"S": value} for name, value in optional.items() if value})
+            requests.append({"PutRequest": {"Item": item}})
+        pending: dict[str, Any] = {table: requests}
+        delay = 0.05
+        while pending:
+            answer = _with_backoff(lambda p=pending: client.batch_write_item(RequestItems=p))
+            pending = answer.get("UnprocessedItems") or {}
+            if pending:
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+    return len(rows)
+
+
+def _write_vote_code(row: RollRow, current: _Existing | None) -> bool | None:
+    """True: write it; False: same code as last import; None: kept because reissued since."""
+    if current is None or not current.has_vote_code:
+        return True
+    if current.vote_code_digest == row.vote_code_digest:
+        return False
+    return None if current.reissued else True
+
+
+def _write_row(
+    client: Any, table: str, row: RollRow, current: _Existing | None, hashes: dict[str, str]
+) -> str:
+    values: dict[str, Any] = {
+        ":digest": {"S": row.digest},
+        ":now": {"N": str(int(datetime.now(UTC).timestamp()))},
+    }
+    sets = ["roll_digest = :digest", "updated_at = :now"]
+    removes = []
+    attributes: dict[str, str | None] = {
+        "display_name": row.display_name,
+        "pro_email": row.pro_email,
+        "question": row.question,
+        "answer_hash": hashes.get("answer_hash"),
+        "numen_hash": hashes.get("numen_hash"),
+        "nir_hash": hashes.get("nir_hash"),
+        "identity_digest": row.identity_digest,
+    }
+    for name, value in attributes.items():
+        if value is None:
+            if current is not None:
+                removes.append(name)
+        else:
+            sets.append(f"{name} = :{name}")
+            values[f":{name}"] = {"S": value}
+    write_code = _write_vote_code(row, current)
+    if write_code:
+        sets += ["vote_code_hash = :vote_code_hash", "roll_vote_code_digest = :vote_code_digest"]
+        values[":vote_code_hash"] = {"S": hashes["vote_code_hash"]}
+        values[":vote_code_digest"] = {"S": row.vote_code_digest}
+    if current is None:
+        condition = "attribute_not_exists(elector_id)"
+    elif current.roll_digest is None:
+        condition = "attribute_exists(elector_id) AND attribute_not_exists(roll_digest)"
+    else:
+        condition = "roll_digest = :previous"
+        values[":previous"] = {"S": current.roll_digest}
+    if write_code and current is not None:
+        # a redemption between our read and this write must win
+        condition += " AND attribute_not_exists(code_changed_at)"
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    request: dict[str, Any] = {
+        "TableName": table,
+        "Key": {"elector_id": {"S": row.elector_id}},
+        "UpdateExpression": expression,
+        "ConditionExpression": condition,
+        "ExpressionAttributeValues": values,
+    }
+    try:
+        _with_backoff(lambda: client.update_item(**request))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return "conflict"
+        log.error("roll write failed", extra={"elector_id": row.elector_id, "error": _error_code(exc)})
+        return "failed_write"
+    outcome = "created" if current is None else "updated"
+    return f"{outcome}_code_kept" if write_code is None else outcome
+
+
+_THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+
+
+def _with_backoff(call: Any, attempts: int = 6) -> Any:
+    delay = 0.1
+    for attempt in range(attempts):
+        try:
+            return call()
+        except ClientError as exc:
+            if _error_code(exc) not in _THROTTLING or attempt == attempts - 1:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    return None
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "unknown"))
