@@ -21,6 +21,7 @@ from .adapters.sending import Notifier
 from .config import get_settings
 from .domain.codes import SystemRandom
 from .domain.errors import ServiceUnavailable
+from .domain.franceconnect import FranceConnectFlow
 from .domain.hashing import SecretHasher
 from .domain.service import ReassortService
 from .http import logger, metrics, session_token
@@ -103,6 +104,19 @@ def get_fc_client() -> FranceConnectClient:
     )
 
 
+@lru_cache(maxsize=1)
+def get_fc_flow() -> FranceConnectFlow:
+    """The FranceConnect use cases; the client is built on first use (never for the logout return)."""
+    secrets = get_secrets()
+    return FranceConnectFlow(
+        service=get_service(),
+        states=get_fc_state_store(),
+        provider=get_fc_client,
+        link_key=secrets.link_hmac_key,
+        identity_key=secrets.identity_hmac_key,
+    )
+
+
 def reset() -> None:
     """Forget everything built from the environment (tests and the local stack change it)."""
     for cached in (
@@ -112,6 +126,7 @@ def reset() -> None:
         get_fc_state_store,
         get_portal_verifier,
         get_fc_client,
+        get_fc_flow,
     ):
         cached.cache_clear()
 

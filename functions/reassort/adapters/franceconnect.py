@@ -33,6 +33,8 @@ from joserfc.errors import (
 from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 
+from ..domain.ports import IdentityProviderError, IdentityProviderUnavailable
+
 __all__ = [
     "ACR_EIDAS1",
     "DEFAULT_SCOPES",
@@ -61,7 +63,7 @@ ALLOWED_ALGORITHMS = frozenset({"ES256", "RS256"})
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 
 
-class FranceConnectError(Exception):
+class FranceConnectError(IdentityProviderError):
     """Base of the FranceConnect adapter errors. ``reason`` is a stable, log-safe code."""
 
     reason = "franceconnect_error"
@@ -72,7 +74,7 @@ class FranceConnectError(Exception):
         super().__init__(self.reason)
 
 
-class FranceConnectUnavailable(FranceConnectError):
+class FranceConnectUnavailable(FranceConnectError, IdentityProviderUnavailable):
     """FranceConnect could not be reached or answered with a server error."""
 
     reason = "unavailable"

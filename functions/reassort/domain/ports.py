@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from .model import AuditEvent, ElectorRecord, FailureOutcome, FcState, LinkRecord
 
@@ -13,6 +14,21 @@ class QuotaConflict(Exception):
 
 class NotificationError(Exception):
     """A message could not be handed to the sending service."""
+
+
+class IdentityProviderError(Exception):
+    """The identity provider refused the login or its answer failed verification.
+
+    ``reason`` is a stable, log-safe code (never a claim, token or code).
+    """
+
+    reason = "provider_error"
+
+
+class IdentityProviderUnavailable(IdentityProviderError):
+    """The identity provider could not be reached or answered with a server error."""
+
+    reason = "unavailable"
 
 
 class ElectorStore(Protocol):
@@ -57,6 +73,28 @@ class FcStateStore(Protocol):
     def take(self, state_id: str) -> FcState | None:
         """Delete and return the state: a state can be consumed once."""
         ...
+
+
+class ProviderLogin(Protocol):
+    """A verified login. ``userinfo`` holds personal data: use it in memory only."""
+
+    @property
+    def id_token(self) -> str: ...
+
+    @property
+    def userinfo(self) -> Mapping[str, Any]: ...
+
+
+class IdentityProvider(Protocol):
+    """An OpenID Connect provider (FranceConnect). Failures raise IdentityProviderError."""
+
+    def authorize_url(self, state: str, nonce: str) -> str: ...
+
+    def complete_login(self, code: str, nonce: str) -> ProviderLogin:
+        """Exchange the code, verify the ID token (nonce included) and the userinfo."""
+        ...
+
+    def logout_url(self, id_token_hint: str, state: str) -> str: ...
 
 
 class Notifier(Protocol):

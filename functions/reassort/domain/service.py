@@ -137,7 +137,7 @@ class ReassortService:
         request_id: str,
     ) -> IssuedLink:
         now = self.clock.now()
-        self._check_window(now)
+        self.check_window(now)
         problems: list[FieldProblem] = []
         normalised_answer = normalise_answer(answer)
         if not normalised_answer:
@@ -227,7 +227,7 @@ class ReassortService:
     ) -> IssuedLink:
         """For a caller that proved the elector's identity another way (FranceConnect)."""
         now = self.clock.now()
-        self._check_window(now)
+        self.check_window(now)
         try:
             address = self._normalise_destination(channel, destination)
         except DestinationError as exc:
@@ -328,14 +328,14 @@ class ReassortService:
     # -- the link page ----------------------------------------------------------------------
     def check_link(self, token: str, request_id: str) -> int:
         now = self.clock.now()
-        self._check_window(now)
+        self.check_window(now)
         link = self._usable_link(token, now)
         self._audit(link.elector_id, "link_check", "valid", request_id, now, method=link.method.value)
         return self.rules.display_seconds
 
     def redeem_link(self, token: str, request_id: str) -> NewVoteCode:
         now = self.clock.now()
-        self._check_window(now)
+        self.check_window(now)
         link = self._usable_link(token, now)
         code = generate_vote_code(self.random)
         if not self.links.redeem(link, self.hasher.hash(code), now):
@@ -362,7 +362,8 @@ class ReassortService:
             raise ElectorUnknown()
         return elector
 
-    def _check_window(self, now: float) -> None:
+    def check_window(self, now: float) -> None:
+        """Raise ElectionClosed outside the election window (shared by every path that sends)."""
         opens, closes = self.rules.opens_at, self.rules.closes_at
         if (opens is not None and now < opens) or (closes is not None and now >= closes):
             raise ElectionClosed(opens, closes)

@@ -1,0 +1,113 @@
+"""The service of one stage: data, secret, sending, functions, API, CDN and monitoring."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+from aws_cdk import CfnOutput, Environment, RemovalPolicy, Stack, Tags
+from constructs import Construct
+
+from .http_api import ServiceHttpApi
+from .monitoring import Monitoring
+from .sending import EmailSending, SmsSettings
+from .service_functions import ServiceFunctions, retention_days
+from .service_secret import ServiceSecret
+from .stages import StageConfig
+from .tables import ServiceTables
+from .web_distribution import WebDistribution
+
+ROLL_IMPORT_MODULE = "infra.roll_import"
+
+
+class ServiceStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        web_acl_arn: str,
+        certificate_arn: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            env=Environment(account=config.account, region=config.region),
+            cross_region_references=True,
+            termination_protection=config.is_production,
+            description=f"Vote-code reissue ({config.name})",
+            **kwargs,
+        )
+        Tags.of(self).add("service", "reassort-code-vote")
+        Tags.of(self).add("stage", config.name)
+        self.config = config
+        self.tables = ServiceTables(self, "Tables", config=config)
+        self.secret = ServiceSecret(self, "Secret", config=config).secret
+        self.email = EmailSending(self, "Email", config=config)
+        self.sms = SmsSettings(self, "Sms", config=config)
+        self.functions = ServiceFunctions(
+            self,
+            "Functions",
+            config=config,
+            tables=self.tables,
+            secret=self.secret,
+            configuration_set_name=self.email.configuration_set_name,
+        )
+        self.http_api = ServiceHttpApi(
+            self,
+            "Http",
+            config=config,
+            request_reassort=self.functions.request_reassort,
+            redeem=self.functions.redeem,
+            fc_callback=self.functions.fc_callback,
+            log_retention=retention_days(config.log_retention_days),
+        )
+        self.web = WebDistribution(
+            self,
+            "Web",
+            config=config,
+            api=self.http_api.api,
+            web_acl_arn=web_acl_arn,
+            certificate_arn=certificate_arn,
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            config=config,
+            api=self.http_api.api,
+            functions=self.functions.all,
+            tables=self.tables.all,
+            configuration_set_name=self.email.configuration_set_name,
+        )
+        self._add_roll_import()
+
+        CfnOutput(self, "DistributionDomainName", value=self.web.distribution.distribution_domain_name)
+        CfnOutput(self, "PublicBaseUrl", value=config.public_base_url)
+        CfnOutput(self, "SecretArn", value=self.secret.secret_arn)
+        CfnOutput(self, "ElectorsTableName", value=self.tables.electors.table_name)
+
+    def _add_roll_import(self) -> None:
+        """The roll import (Step Functions Distributed Map), defined in `infra/roll_import.py`.
+
+        It reuses the functions' code asset, dependency layer and environment, and writes the
+        electors table under its own attribute-limited policy.
+        """
+        if importlib.util.find_spec(ROLL_IMPORT_MODULE) is None:
+            return
+        module = importlib.import_module(ROLL_IMPORT_MODULE)
+        construct_class = getattr(module, "RollImportConstruct", None)
+        if construct_class is None:
+            return
+        self.roll_import = construct_class(
+            self,
+            "RollImport",
+            electors_table=self.tables.electors,
+            code=self.functions.code,
+            layer=self.functions.layer,
+            secret=self.secret,
+            environment=self.functions.environment,
+            log_retention=retention_days(self.config.log_retention_days),
+            removal_policy=RemovalPolicy.RETAIN if self.config.is_production else RemovalPolicy.DESTROY,
+        )

@@ -1,0 +1,143 @@
+"""Template of the Distributed Map roll import."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.infra
+
+FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_dynamodb as dynamodb
+    from aws_cdk import aws_lambda as lambda_
+    from aws_cdk import aws_secretsmanager as secretsmanager
+    from aws_cdk.assertions import Template
+
+    from infra.roll_import import RollImportConstruct
+
+    app = App(context={"aws:cdk:bundling-stacks": []})
+    stack = Stack(app, "RollImportTest")
+    table = dynamodb.TableV2(
+        stack,
+        "Electors",
+        partition_key=dynamodb.Attribute(name="elector_id", type=dynamodb.AttributeType.STRING),
+    )
+    layer_dir = tmp_path_factory.mktemp("layer")
+    (layer_dir / "python").mkdir()
+    layer = lambda_.LayerVersion(stack, "Dependencies", code=lambda_.Code.from_asset(str(layer_dir)))
+    secret = secretsmanager.Secret(stack, "Secret")
+    construct = RollImportConstruct(
+        stack,
+        "RollImport",
+        electors_table=table,
+        code=lambda_.Code.from_asset(str(FUNCTIONS_DIR)),
+        layer=layer,
+        secret=secret,
+        environment={"ARGON2_MEMORY_KIB": "19456", "STAGE": "dev"},
+        rows_per_batch=40,
+        max_concurrency=150,
+    )
+    assert construct.worker_layer and construct.bucket and construct.state_machine
+    return Template.from_stack(stack)
+
+
+def definition(template: Any) -> dict[str, Any]:
+    machines = template.find_resources("AWS::StepFunctions::StateMachine")
+    (machine,) = machines.values()
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    text = "".join(p if isinstance(p, str) else "ARN" for p in parts)
+    return json.loads(text)
+
+
+def test_given_the_construct_when_synthesised_then_a_distributed_map_reads_the_csv_in_batches(template):
+    states = definition(template)["States"]
+    (map_state,) = states.values()
+    assert map_state["Type"] == "Map"
+    assert map_state["ItemProcessor"]["ProcessorConfig"] == {
+        "Mode": "DISTRIBUTED",
+        "ExecutionType": "EXPRESS",
+    }
+    reader = map_state["ItemReader"]
+    assert reader["Resource"].endswith(":s3:getObject")
+    assert reader["ReaderConfig"] == {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"}
+    assert reader["Parameters"]["Key.$"] == "$.key"
+    assert map_state["ItemBatcher"] == {"MaxItemsPerBatch": 40}
+    assert map_state["MaxConcurrency"] == 150
+    assert map_state["ItemSelector"] == {"row.$": "$$.Map.Item.Index", "fields.$": "$$.Map.Item.Value"}
+    assert map_state.get("ToleratedFailurePercentage", 0) == 0  # a failed batch fails the run
+    assert map_state["ResultWriter"]["Parameters"]["Prefix"] == "reports/"
+
+
+def test_given_the_worker_when_synthesised_then_it_runs_the_shared_code_with_both_layers(template):
+    functions = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "roll_import_worker.handler.lambda_handler"}}
+    )
+    (worker,) = functions.values()
+    props = worker["Properties"]
+    assert props["Runtime"] == "python3.13"
+    assert props["Architectures"] == ["arm64"]
+    assert props["MemorySize"] == 1769
+    assert len(props["Layers"]) == 2
+    env = props["Environment"]["Variables"]
+    assert {"ELECTORS_TABLE", "SECRETS_ID", "ARGON2_MEMORY_KIB"} <= set(env)
+    assert env["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
+
+
+def test_given_the_worker_layer_when_built_then_it_holds_the_cli_worker_code():
+    from infra.roll_import import worker_layer_directory
+
+    root = Path(worker_layer_directory())
+    assert (root / "python" / "tools" / "roll" / "worker.py").read_text() == (
+        Path(__file__).resolve().parents[2] / "tools" / "roll" / "worker.py"
+    ).read_text()
+    assert (root / "python" / "tools" / "roll" / "schema.py").exists()
+
+
+def test_given_the_roll_bucket_when_synthesised_then_private_encrypted_tls_only_and_expiring(template):
+    (bucket,) = template.find_resources("AWS::S3::Bucket").values()
+    props = bucket["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert props["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 7
+    assert bucket["DeletionPolicy"] == "Retain"
+    (policy,) = template.find_resources("AWS::S3::BucketPolicy").values()
+    denies = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)
+
+
+def test_given_the_worker_role_when_synthesised_then_it_cannot_write_elector_state(template):
+    statements = [
+        s
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    writes = [s for s in statements if "dynamodb:UpdateItem" in json.dumps(s["Action"])]
+    assert writes, "the worker needs UpdateItem"
+    for statement in writes:
+        allowed = statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+        for state in (
+            "failed_attempts",
+            "locked_until",
+            "link_generation",
+            "recent_links",
+            "code_changed_at",
+        ):
+            assert state not in allowed
+        assert {"roll_digest", "vote_code_hash", "answer_hash"} <= set(allowed)
+    # Step Functions logs errors only, never execution data (rows may hold plaintext secrets)
+    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    logging = machine["Properties"]["LoggingConfiguration"]
+    assert logging["IncludeExecutionData"] is False and logging["Level"] == "ERROR"
