@@ -26,6 +26,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ready-file", type=Path, help="write the stack's URLs and demo roll there (JSON) once serving"
     )
+    parser.add_argument(
+        "--roll",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH.csv",
+        help="also import this roll (import format, e.g. from tools.synthetic_roll); its electors "
+        "log in with demo-<elector id> (repeatable)",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -53,6 +62,14 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    for roll in args.roll:
+        try:
+            count = stack.add_roll(roll)
+        except (OSError, ValueError, SystemExit) as exc:
+            print(f"Rôle {roll} non importé : {exc}", file=sys.stderr)
+            stack.stop()
+            return 1
+        print(f"Rôle {roll} : {count} électeurs importés (mot de passe demo-<identifiant>).", flush=True)
     print(
         f"\nRéassort du code de vote — pile locale prête en {time.monotonic() - started:.1f} s\n\n"
         f"  Application       {stack.base_url}/\n"
@@ -60,9 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         f"  Boîte d'envoi     {stack.base_url}/local/outbox\n"
         + (f"  FranceConnect     {stack.franceconnect_url} (émulateur)\n" if stack.franceconnect_url else "")
         + f"  moto (AWS local)  {stack.moto_url}\n\n"
-        "Électeurs de démonstration :\n"
-        f"{stack.credentials_text()}\n\n"
-        "Ctrl-C pour arrêter.\n",
+        + ("" if args.quiet else f"Électeurs de démonstration :\n{stack.credentials_text()}\n\n")
+        + "Ctrl-C pour arrêter.\n",
         flush=True,
     )
 

@@ -176,7 +176,10 @@ class LambdaRouter:
     """Routes `/api/*` requests to the Lambda handlers, one invocation at a time per function.
 
     Lambda runs one event per execution environment; the lock keeps the handlers' module-level
-    singletons (resolver, logger, cached wiring) used the same way here.
+    singletons (resolver, logger, cached wiring) used the same way here. Per function and per
+    route, `stats()` counts the invocations, the seconds spent inside the handler (the lock
+    held, like Lambda's Duration) and the CPU seconds of the invoking thread (what the function
+    itself burns: the AWS services it calls run on moto's threads and are not counted).
     """
 
     def __init__(self, routes: Iterable[tuple[str, str, str]] = ROUTES) -> None:
@@ -184,6 +187,8 @@ class LambdaRouter:
         self._handlers: dict[str, Handler] = {}
         self._locks: dict[str, threading.Lock] = {module: threading.Lock() for _, module, _ in self._routes}
         self._import_lock = threading.Lock()
+        self._stats: dict[str, list[float]] = {name: [0, 0.0, 0.0] for _, _, name in self._routes}
+        self._route_stats: dict[str, list[float]] = {}
 
     def route_for(self, path: str) -> tuple[str, str] | None:
         for prefix, module, function_name in self._routes:
@@ -217,6 +222,29 @@ class LambdaRouter:
             log_group_name=f"/aws/lambda/reassort-local-{function_name}",
             deadline_ms=int(time.time() * 1000) + 29_000,
         )
+        route = f"{request.method.upper()} {request.path}"
         with self._locks[module]:
-            result = handler(event, context)
+            started, cpu_started = time.perf_counter(), time.thread_time()
+            try:
+                result = handler(event, context)
+            finally:
+                busy, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
+                for counters in (
+                    self._stats[function_name],
+                    self._route_stats.setdefault(route, [0, 0.0, 0.0]),
+                ):
+                    counters[0] += 1
+                    counters[1] += busy
+                    counters[2] += cpu
         return map_result(result)
+
+    def stats(self) -> dict[str, dict[str, dict[str, float]]]:
+        """Invocations, busy seconds and CPU seconds per function and per route since the start."""
+
+        def as_dict(counters: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+            return {
+                name: {"invocations": int(n), "busy_seconds": round(busy, 6), "cpu_seconds": round(cpu, 6)}
+                for name, (n, busy, cpu) in list(counters.items())
+            }
+
+        return {"functions": as_dict(self._stats), "routes": as_dict(self._route_stats)}

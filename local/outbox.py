@@ -1,7 +1,10 @@
 """Every e-mail (SES) and SMS (SNS) the backend sent, read from moto's in-process backends.
 
 The moto server runs in this process, so its backends are plain Python objects. moto keeps no
-send time, so the containers holding sent messages are swapped for ones that stamp each entry.
+send time, so the containers holding sent messages are swapped for ones that stamp each entry and
+queue it. Queued messages are parsed once, on the next read, into a list ordered by `seq` and an
+index by recipient: a read filtered with `after` and `to` costs the new messages only, however
+long the outbox has grown (the load kit polls it for every journey).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import html
 import re
 import threading
 import time
+from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -22,35 +26,47 @@ PARIS = ZoneInfo("Europe/Paris")
 _URL = re.compile(r"https?://[^\s<>\"']+")
 _counter_lock = threading.Lock()
 _counter = [0]
+# Sent but not yet parsed, in `seq` order: (seq, epoch, "email" | "sms", moto's object).
+_pending: list[tuple[int, float, str, Any]] = []
 
 
-def _stamp() -> tuple[int, float]:
+def _stamp(kind: str, item: Any) -> None:
     with _counter_lock:
         _counter[0] += 1
-        return _counter[0], time.time()
+        _pending.append((_counter[0], time.time(), kind, item))
+
+
+def _take_pending() -> list[tuple[int, float, str, Any]]:
+    with _counter_lock:
+        taken = list(_pending)
+        _pending.clear()
+        return taken
 
 
 class _StampedList(list[Any]):
-    """moto's `sent_messages` list, remembering when each message was appended."""
+    """moto's `sent_messages` list, stamping and queueing each message appended."""
 
     def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.stamps: dict[int, tuple[int, float]] = {}
+        super().__init__()
+        item: Any
+        for item in list(*args):
+            self.append(item)
 
     def append(self, item: Any) -> None:
-        self.stamps[id(item)] = _stamp()
+        _stamp("email", item)
         super().append(item)
 
 
 class _StampedDict(OrderedDict[Any, Any]):
-    """moto's `sms_messages` mapping, remembering when each SMS was stored."""
+    """moto's `sms_messages` mapping, stamping and queueing each SMS stored."""
 
     def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.stamps: dict[str, tuple[int, float]] = {}
+        super().__init__()
+        for key, value in OrderedDict(*args).items():
+            self[key] = value
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self.stamps[key] = _stamp()
+        _stamp("sms", value)
         super().__setitem__(key, value)
 
 
@@ -100,10 +116,30 @@ def _raw_parts(raw: str) -> tuple[str, str]:
     return subject, part.get_content() if part is not None else ""
 
 
+def _parse(seq: int, at: float, kind: str, item: Any) -> OutboxMessage:
+    if kind == "sms":
+        phone, text = item[0], item[1]
+        _, links = _plain(text)
+        return OutboxMessage(seq, _iso(at), "sms", [phone], "SMS", "", text, links)
+    if hasattr(item, "raw_data"):
+        subject, body = _raw_parts(item.raw_data)
+        to = list(item.destinations)
+    else:
+        subject, body = str(getattr(item, "subject", "")), str(getattr(item, "body", ""))
+        dest = getattr(item, "destinations", {}) or {}
+        to = [a for key in ("ToAddresses", "CcAddresses", "BccAddresses") for a in dest.get(key, [])]
+    text, links = _plain(body)
+    return OutboxMessage(seq, _iso(at), "email", to, str(item.source), subject, text, links)
+
+
 class Outbox:
     def __init__(self, account_id: str, region: str) -> None:
         self.account_id = account_id
         self.region = region
+        self._lock = threading.Lock()
+        self._all: list[OutboxMessage] = []
+        self._seqs: list[int] = []
+        self._by_recipient: dict[str, list[OutboxMessage]] = {}
 
     def _backends(self) -> tuple[Any, Any]:
         from moto.ses.models import ses_backends
@@ -119,31 +155,37 @@ class Outbox:
         if not isinstance(sns.sms_messages, _StampedDict):
             sns.sms_messages = _StampedDict(sns.sms_messages)
 
-    def messages(self) -> list[OutboxMessage]:
-        self.install()
-        ses, sns = self._backends()
-        found: list[OutboxMessage] = []
-        for item in list(ses.sent_messages):
-            seq, at = ses.sent_messages.stamps.get(id(item), (0, 0.0))
-            if hasattr(item, "raw_data"):
-                subject, body = _raw_parts(item.raw_data)
-                to = list(item.destinations)
-            else:
-                subject, body = str(getattr(item, "subject", "")), str(getattr(item, "body", ""))
-                dest = getattr(item, "destinations", {}) or {}
-                to = [a for key in ("ToAddresses", "CcAddresses", "BccAddresses") for a in dest.get(key, [])]
-            text, links = _plain(body)
-            found.append(OutboxMessage(seq, _iso(at), "email", to, str(item.source), subject, text, links))
-        for message_id, value in list(sns.sms_messages.items()):
-            seq, at = sns.sms_messages.stamps.get(message_id, (0, 0.0))
-            phone, text = value[0], value[1]
-            _, links = _plain(text)
-            found.append(OutboxMessage(seq, _iso(at), "sms", [phone], "SMS", "", text, links))
-        found.sort(key=lambda m: m.seq)
-        return found
+    def _refresh(self) -> None:
+        """Parse what was sent since the last read (under the lock: called by every reader)."""
+        for seq, at, kind, item in _take_pending():
+            message = _parse(seq, at, kind, item)
+            self._all.append(message)
+            self._seqs.append(seq)
+            for recipient in message.to:
+                self._by_recipient.setdefault(_recipient_key(recipient), []).append(message)
 
-    def as_json(self) -> dict[str, Any]:
-        return {"messages": [asdict(m) for m in self.messages()]}
+    def messages(self, after: int = 0, to: str | None = None) -> list[OutboxMessage]:
+        """Messages sent after message ``after`` (all when 0), to ``to`` only when given, oldest first."""
+        self.install()
+        with self._lock:
+            self._refresh()
+            if to is None:
+                return self._all[bisect_right(self._seqs, after) :]
+            found = self._by_recipient.get(_recipient_key(to), [])
+            # messages of one recipient are few: walk back from the newest
+            start = len(found)
+            while start > 0 and found[start - 1].seq > after:
+                start -= 1
+            return found[start:]
+
+    def last_seq(self) -> int:
+        with self._lock:
+            self._refresh()
+            return self._seqs[-1] if self._seqs else 0
+
+    def as_json(self, after: int = 0, to: str | None = None) -> dict[str, Any]:
+        found = self.messages(after, to)
+        return {"messages": [asdict(m) for m in found], "last_seq": self.last_seq()}
 
     def as_html(self) -> str:
         rows = []
@@ -165,6 +207,11 @@ class Outbox:
                 "</tr>"
             )
         return "\n".join(rows)
+
+
+def _recipient_key(recipient: str) -> str:
+    """E-mail addresses compare without case; numbers as sent (E.164)."""
+    return recipient.strip().lower()
 
 
 def _iso(epoch: float) -> str:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 # The handlers import `reassort` from the Lambda code asset, as in AWS.
@@ -87,12 +87,16 @@ class LocalStack:
     _http: Any = None
     _thread: threading.Thread | None = None
     portal: DemoPortal = field(default_factory=DemoPortal)
+    # elector id → demonstration portal password (demo roll and rolls added with add_roll)
+    passwords: dict[str, str] = field(default_factory=dict)
+    _identity_key: bytes = b""
 
     # ---- start -------------------------------------------------------------------------------
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._start_moto()
-        app = LocalApp(router=LambdaRouter())
+        self.router = LambdaRouter()
+        app = LocalApp(router=self.router)
         # Bind first: the public base URL (links in e-mails) needs the real port.
         self._http = make_server(app, self.host, self.port)
         self.port = self._http.server_address[1]
@@ -209,7 +213,47 @@ class LocalStack:
         self.store = DynamoElectorStore(settings.electors_table, boto3.client("dynamodb", region_name=REGION))
         load_roll(self.store, roll)
         self.electors = [elector for elector, _ in roll]
-        self._passwords = {e.elector_id: e.password for e in self.electors}
+        self.passwords.update({e.elector_id: e.password for e in self.electors})
+
+    # ---- synthetic rolls ---------------------------------------------------------------------------
+    def add_roll(self, path: Path, *, processes: int = 1) -> int:
+        """Import a roll CSV (docs/roll-import.md, e.g. from `tools/synthetic_roll.py`) with the
+        roll import's worker and the stack's keys; its electors log in on the demonstration portal
+        with `demo-<elector id>`. The validation report and the checkpoint are written next to the
+        CSV. Returns the number of electors imported; raises ValueError when rows were rejected."""
+        import csv
+
+        import boto3
+
+        from reassort.config import get_settings
+        from tools.import_roll import Options, run_import
+        from tools.roll.worker import WorkerConfig
+
+        settings = get_settings()
+        config = WorkerConfig(
+            electors_table=settings.electors_table,
+            identity_key=self._identity_key,
+            profile=settings.argon2_profile(),
+        )
+        options = Options(
+            csv_path=path,
+            report_path=path.with_name(f"{path.stem}.report.csv"),
+            checkpoint_path=path.with_name(f"{path.stem}.checkpoint.json"),
+            processes=processes,
+            chunk_size=500,
+            dry_run=False,
+            restart=True,
+            progress=False,
+        )
+        counts = run_import(
+            options, config, client=boto3.client("dynamodb", region_name=REGION) if processes <= 1 else None
+        )
+        if counts.get("rejected"):
+            raise ValueError(f"{counts['rejected']} rows rejected, see {options.report_path}")
+        with path.open(newline="", encoding="utf-8") as handle:
+            ids = [row["elector_id"].strip() for row in csv.DictReader(handle)]
+        self.passwords.update({elector_id: f"demo-{elector_id}" for elector_id in ids})
+        return len(ids)
 
     # ---- local-only routes (demonstration portal and outbox) ------------------------------------
     def _local_routes(self) -> dict[tuple[str, str], Any]:
@@ -221,7 +265,8 @@ class LocalStack:
             ("GET", "/local/vote"): self._vote_page,
             ("POST", "/local/vote"): self._vote,
             ("GET", "/local/outbox"): self._outbox_page,
-            ("GET", "/local/outbox.json"): lambda _r: json_response(200, self.outbox.as_json()),
+            ("GET", "/local/outbox.json"): self._outbox_json,
+            ("GET", "/local/stats.json"): lambda _r: json_response(200, self.router.stats()),
             ("GET", "/local/demo.json"): self._demo,
             ("GET", "/local/clock"): self._clock,
             ("POST", "/local/clock"): self._clock,
@@ -264,7 +309,7 @@ class LocalStack:
                     "fields": fields,
                 },
             )
-        expected = self._passwords.get(elector_id, "")
+        expected = self.passwords.get(elector_id, "")
         if not expected or not hmac.compare_digest(expected.encode(), password.encode()):
             return json_response(
                 401,
@@ -316,6 +361,18 @@ class LocalStack:
                 },
             )
         return json_response(200, {"accepted": True, "display_name": record.display_name})
+
+    def _outbox_json(self, request: HttpRequest) -> HttpResponse:
+        """`?after=<seq>`: only messages sent after that one; `?to=<recipient>`: only those sent
+        to that address or number. `last_seq` is the newest message's, whatever the filters."""
+        query = parse_qs(request.query)
+        after_text = (query.get("after") or ["0"])[-1]
+        to = query["to"][-1] if query.get("to") else None
+        if not after_text.isdigit():
+            return json_response(
+                422, {"code": "INVALID_FIELDS", "message": "after : numéro de message attendu."}
+            )
+        return json_response(200, self.outbox.as_json(int(after_text), to))
 
     def _outbox_page(self, _request: HttpRequest) -> HttpResponse:
         template = (LOCAL_PAGES / "outbox.html").read_text(encoding="utf-8")

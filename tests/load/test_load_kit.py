@@ -76,3 +76,83 @@ def test_given_the_local_stack_when_a_short_headless_run_is_made_then_journeys_c
     assert (out / "report.html").stat().st_size > 0
     run = json.loads((out / "run.json").read_text())
     assert run["argon2"]["verify_ms"] > 0
+    assert run["challenge"]["function_invocations"] > 0
+    assert run["privacy"]["items_scanned"] > 0 and run["privacy"]["findings"] == []
+    assert (out / "stack.log").stat().st_size > 0
+
+
+def test_given_a_sent_outbox_when_filtered_by_recipient_and_seq_then_only_the_new_messages_come_back():
+    boto3 = pytest.importorskip("boto3")
+    from moto import mock_aws
+
+    from local.outbox import Outbox
+
+    with mock_aws():
+        ses = boto3.client("sesv2", region_name="eu-west-3")
+        sns = boto3.client("sns", region_name="eu-west-3")
+        ses.create_email_identity(EmailIdentity="noreply@example.gouv.fr")
+        outbox = Outbox("123456789012", "eu-west-3")
+        sns.publish(PhoneNumber="+33600000000", Message="warm-up")  # creates the SNS backend
+        outbox.install()
+        base = outbox.last_seq()
+
+        def mail(to: str, text: str) -> None:
+            ses.send_email(
+                FromEmailAddress="noreply@example.gouv.fr",
+                Destination={"ToAddresses": [to]},
+                Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": text}}}},
+            )
+
+        mail("A@example.org", "https://x/reassort/code-vote#t=first")
+        sns.publish(PhoneNumber="+33612000001", Message="https://x/reassort/code-vote#t=sms")
+        mail("b@example.org", "other")
+        mail("a@example.org", "https://x/reassort/code-vote#t=second")
+
+        everything = outbox.as_json(after=base)
+        assert [m["kind"] for m in everything["messages"]] == ["email", "sms", "email", "email"]
+        assert everything["last_seq"] == base + 4
+        to_a = outbox.as_json(after=base, to="a@example.org")["messages"]
+        assert [m["seq"] for m in to_a] == [base + 1, base + 4]
+        assert journeys.find_token({"messages": to_a}, "a@example.org", base) == ("second", base + 4)
+        assert outbox.as_json(after=base + 4, to="a@example.org")["messages"] == []
+        assert outbox.as_json(after=base, to="+33612000001")["messages"][0]["links"] == [
+            "https://x/reassort/code-vote#t=sms"
+        ]
+        assert outbox.as_json(after=base + 3)["messages"][0]["seq"] == base + 4
+
+
+def test_given_secrets_in_a_log_when_scanned_then_each_kind_is_reported_without_its_value(tmp_path):
+    from tools import privacy_scan
+    from tools.synthetic_roll import write_roll
+
+    write_roll(6, tmp_path / "r.csv", tmp_path / "s.csv", plaintext=True)
+    with (tmp_path / "s.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    token = "T" * 20 + "_-" + "x" * 21
+    (tmp_path / "seen.txt").write_text(f"token\t{token}\ncode\tAb3$Cd4%Ef5+\n", encoding="utf-8")
+    needles = privacy_scan.needles_from(tmp_path / "s.csv", record_path=tmp_path / "seen.txt")
+    clean = [
+        json.dumps(
+            {"level": "INFO", "message": "audit", "elector_id": rows[0]["elector_id"], "channel": "sms"}
+        ),
+        json.dumps({"pro": rows[0]["pro_email"], "hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"}),
+        json.dumps({"masked": "+33 6 •• •• •• 78", "ts": 1760012345678}),
+    ]
+    leaks = {
+        "destination": json.dumps({"to": rows[1]["personal_email"].upper()}),
+        "answer": json.dumps({"answer": rows[2]["answer"]}),  # \u escapes for the accents
+        "numen": f"numen={rows[0]['numen'].lower()}",
+        "nir10": f"nir {rows[1]['nir10']}",
+        "vote_code": f"code Ab3$Cd4%Ef5+ and {rows[3]['vote_code']}",
+        "token": f"/reassort/code-vote#t={token}",
+    }
+    mobile = rows[4]["mobile"]
+    log = tmp_path / "stack.log"
+    log.write_text("\n".join([*clean, *leaks.values(), f"sms to 0{mobile[3:]}"]) + "\n", encoding="utf-8")
+    findings = privacy_scan.scan_files([log], needles)
+    kinds = {f["kind"] for f in findings}
+    assert kinds == set(leaks)
+    assert {f["line"] for f in findings if f["kind"] == "destination"} == {4, 10}
+    assert not any(f["line"] <= len(clean) for f in findings)
+    assert all(set(f) == {"file", "line", "kind"} for f in findings)  # never the value
+    assert privacy_scan.main(["--secrets", str(tmp_path / "s.csv"), "--log", str(log)]) == 1

@@ -11,10 +11,14 @@ Environment:
   LOAD_FC_ELECTORS    JSON list of {"elector_id", "fc_identity", "email"} for the FC journey
   LOAD_WORKER_COUNT   number of Locust workers (each takes its own slice of the roll)
   LOAD_THINK_SECONDS  pause between journeys of one user                      (default 1)
+  LOAD_RECORD         file where the links' tokens and the new vote codes are appended, for
+                      the privacy scan after the run (tools/privacy_scan.py)     (default none)
 
 Request names are the product's routes; the local helpers (login, outbox) are named
 ``[local] …`` so they can be told apart in the report. A refusal the journey asked for (wrong
-answer) counts as a success; anything else unexpected is a failure.
+answer: 401/403 ``WRONG_CREDENTIALS``) counts as a success under its own name; anything else
+unexpected is a failure. The outbox is read with ``?to=<destination>&after=<seq>``: each poll
+returns this journey's new messages only, however many the run has sent.
 """
 
 from __future__ import annotations
@@ -37,10 +41,14 @@ WRONG_SHARE = float(os.environ.get("LOAD_WRONG_SHARE", "0.2"))
 FC_SHARE = float(os.environ.get("LOAD_FC_SHARE", "0"))
 THINK = float(os.environ.get("LOAD_THINK_SECONDS", "1"))
 OUTBOX_POLLS = 20
+RECORD = os.environ.get("LOAD_RECORD", "")
 # The emulator has a handful of identities and each elector may get 5 links a day: beyond
 # that, FranceConnect journeys would only measure the quota refusal.
 FC_QUOTA = int(os.environ.get("LOAD_FC_QUOTA", "5"))
 _fc_used: dict[str, int] = {}
+# One journey at a time per FranceConnect elector: a second link redeemed first would revoke
+# this one (the product's rule), which is not what the journey measures.
+_fc_busy: set[str] = set()
 
 _pool: ElectorPool | None = None
 
@@ -74,7 +82,7 @@ class ReissueUser(HttpUser):
         destination = elector.mobile if channel == "sms" else elector.personal_email
         if random.random() < WRONG_SHARE:
             self._challenge(elector, channel, destination, wrong_answer=True)
-        after = self._outbox_seq()
+        after = self._outbox_seq(destination)
         if self._challenge(elector, channel, destination, wrong_answer=False):
             token = self._await_link(destination, after)
             if token:
@@ -118,13 +126,14 @@ class ReissueUser(HttpUser):
             r.failure(f"{r.status_code} {code}")
             return False
 
-    def _outbox_seq(self) -> int:
-        outbox = self._outbox()
-        return max((int(m.get("seq", 0)) for m in outbox.get("messages", [])), default=0)
+    def _outbox_seq(self, destination: str) -> int:
+        """The outbox's newest message number: the link of this journey comes after it."""
+        return int(self._outbox(destination).get("last_seq", 0))
 
-    def _outbox(self) -> dict[str, Any]:
+    def _outbox(self, destination: str, after: int | None = None) -> dict[str, Any]:
+        params = {"to": destination} if after is None else {"to": destination, "after": str(after)}
         with self.client.get(
-            "/local/outbox.json", name="[local] GET /local/outbox.json", catch_response=True
+            "/local/outbox.json", params=params, name="[local] GET /local/outbox.json", catch_response=True
         ) as r:
             if r.status_code != 200:
                 r.failure(f"outbox {r.status_code}")
@@ -134,8 +143,9 @@ class ReissueUser(HttpUser):
 
     def _await_link(self, destination: str, after: int) -> str | None:
         for attempt in range(OUTBOX_POLLS):
-            token, _seq = find_token(self._outbox(), destination, after)
+            token, _seq = find_token(self._outbox(destination, after), destination, after)
             if token:
+                _record("token", token)
                 return token
             time.sleep(0.1 * (attempt + 1))
         events.request.fire(
@@ -159,7 +169,9 @@ class ReissueUser(HttpUser):
         with self.client.post(
             "/api/links/redeem", json={"token": token}, name="POST /api/links/redeem", catch_response=True
         ) as r:
-            if r.status_code == 200 and r.json().get("vote_code"):
+            code = r.json().get("vote_code") if r.status_code == 200 else None
+            if code:
+                _record("code", str(code))
                 r.success()
             else:
                 r.failure(f"{r.status_code} {_code(r)}")
@@ -171,15 +183,23 @@ class ReissueUser(HttpUser):
         candidates = [
             c
             for c in json.loads(os.environ.get("LOAD_FC_ELECTORS", "[]"))
-            if _fc_used.get(c["elector_id"], 0) < FC_QUOTA
+            if _fc_used.get(c["elector_id"], 0) < FC_QUOTA and c["elector_id"] not in _fc_busy
         ]
         if not candidates:
             return False
         chosen = random.choice(candidates)
         _fc_used[chosen["elector_id"]] = _fc_used.get(chosen["elector_id"], 0) + 1
+        _fc_busy.add(chosen["elector_id"])
+        try:
+            self._fc_steps(chosen)
+        finally:
+            _fc_busy.discard(chosen["elector_id"])
+        return True
+
+    def _fc_steps(self, chosen: dict[str, str]) -> None:
         if not self._login(chosen["elector_id"], password_for(chosen["elector_id"])):
-            return True
-        after = self._outbox_seq()
+            return
+        after = self._outbox_seq(chosen["email"])
         r = self.client.get("/api/fc/login", name="GET /api/fc/login", allow_redirects=False)
         authorize = r.headers.get("Location", "")
         if r.status_code != 302 or not authorize:
@@ -191,7 +211,7 @@ class ReissueUser(HttpUser):
                 exception=RuntimeError(f"no redirect ({r.status_code})"),
                 context={},
             )
-            return True
+            return
         page = self.client.get(authorize, name="[emulator] authorize")
         uid = page.headers.get("X-Interaction-Id", "")
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(authorize))
@@ -211,7 +231,12 @@ class ReissueUser(HttpUser):
         token = self._await_link(chosen["email"], after)
         if token:
             self._redeem(token)
-        return True
+
+
+def _record(kind: str, value: str) -> None:
+    if RECORD:
+        with open(RECORD, "a", encoding="utf-8") as handle:
+            handle.write(f"{kind}\t{value}\n")
 
 
 def _code(response: Any) -> str:
