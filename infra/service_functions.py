@@ -32,10 +32,10 @@ class FunctionSpec:
 
 
 REQUEST_REASSORT = FunctionSpec(
-    "request-reassort", "request_reassort", "Challenge: check the answer and send a link", 15
+    "request-reassort", "request_reassort", "Challenge: check the answer and send a link", 25
 )
 REDEEM = FunctionSpec("redeem", "redeem", "Check and redeem a single-use link", 10)
-FC_CALLBACK = FunctionSpec("fc-callback", "fc_callback", "FranceConnect login, callback and logout", 15)
+FC_CALLBACK = FunctionSpec("fc-callback", "fc_callback", "FranceConnect login, callback and logout", 25)
 
 
 def function_environment(

@@ -3,6 +3,10 @@ no usable link that was not delivered."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from typing import Any
+
 from tests.support.stack import Elector, Stack, fail_sends
 
 
@@ -38,3 +42,66 @@ def test_sms_failure_revokes_the_link(stack: Stack, marie: Elector) -> None:
 
     assert reply.status == 503 and reply.headers["retry-after"] == "60"
     assert stack.sms() == [] and stack.scan("reassort-links") == []
+
+
+class _Body:
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+
+    def stream(self, **_: object) -> Iterator[bytes]:
+        return iter([self.content])
+
+    def read(self, *_: object, **__: object) -> bytes:
+        return self.content
+
+
+def _throttle_ses(times: int) -> dict[str, int]:
+    """Answer SES's 'Maximum sending rate exceeded' (HTTP 429) to the first `times` attempts."""
+    from botocore.awsrequest import AWSResponse
+
+    from reassort import wiring
+
+    sender = wiring.get_service().notifier._email_sender()  # type: ignore[attr-defined]
+    attempts = {"n": 0}
+    content = b'{"message": "Maximum sending rate exceeded."}'
+
+    def throttle(request: Any, **_: object) -> AWSResponse | None:
+        attempts["n"] += 1
+        if attempts["n"] > times:
+            return None
+        headers = {"x-amzn-ErrorType": "TooManyRequestsException", "content-type": "application/json"}
+        response = AWSResponse(request.url, 429, headers, _Body(content))
+        response._content = content
+        return response
+
+    sender.client.meta.events.register_first("before-send.sesv2.SendEmail", throttle)
+    return attempts
+
+
+def test_short_ses_throttling_is_absorbed_by_sdk_retries(stack: Stack, marie: Elector) -> None:
+    attempts = _throttle_ses(2)
+    start = time.perf_counter()
+
+    reply = stack.challenge(marie)
+
+    assert reply.status == 202
+    assert attempts["n"] == 4  # information e-mail: 2 throttled + 1 sent; link e-mail: 1
+    # (moto records every attempt it sees, throttled or not, so its outbox is not counted here)
+    assert len(stack.scan("reassort-links")) == 1
+    assert time.perf_counter() - start < 25  # backoff stays well inside API Gateway's 30 s
+
+
+def test_lasting_ses_throttling_gives_a_retry_message_and_issues_nothing(
+    stack: Stack, marie: Elector
+) -> None:
+    attempts = _throttle_ses(100)
+    start = time.perf_counter()
+
+    reply = stack.challenge(marie)
+
+    assert reply.status == 503 and reply.body["code"] == "SEND_FAILED"
+    assert reply.headers["retry-after"] == "60"
+    assert attempts["n"] == 3  # the SDK's 3 attempts, then "retry later"
+    assert stack.scan("reassort-links") == []
+    assert not [m for m in stack.emails() if m["subject"].startswith("Procéder")]
+    assert time.perf_counter() - start < 10
