@@ -50,6 +50,10 @@ def normalise_mobile(raw: str) -> str:
     except phonenumbers.NumberParseException as exc:
         raise invalid from exc
     if not phonenumbers.is_valid_number(number):
+        # Overseas electors type their number nationally (0690…, 0692…): the same 10 digits
+        # belong to Guadeloupe, La Réunion… rather than to metropolitan France.
+        number = _overseas_number(raw) or number
+    if not phonenumbers.is_valid_number(number):
         raise invalid
     if phonenumbers.region_code_for_number(number) not in SMS_REGIONS:
         raise DestinationError(
@@ -61,6 +65,19 @@ def normalise_mobile(raw: str) -> str:
             "PHONE_NOT_MOBILE", "Ce numéro n'est pas un numéro de portable : saisissez un 06 ou un 07."
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _overseas_number(raw: str) -> phonenumbers.PhoneNumber | None:
+    if raw.strip().startswith(("+", "00")):
+        return None
+    for region in sorted(SMS_REGIONS - {"FR"}):
+        try:
+            candidate = phonenumbers.parse(raw, region)
+        except phonenumbers.NumberParseException:
+            return None
+        if phonenumbers.is_valid_number(candidate) and phonenumbers.number_type(candidate) in _MOBILE_TYPES:
+            return candidate
+    return None
 
 
 def mask_email(address: str) -> str:
