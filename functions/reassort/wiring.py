@@ -21,7 +21,6 @@ from .adapters.sending import Notifier
 from .config import get_settings
 from .domain.codes import SystemRandom
 from .domain.errors import ServiceUnavailable
-from .domain.franceconnect import FranceConnectFlow
 from .domain.hashing import SecretHasher
 from .domain.service import ReassortService
 from .http import logger, metrics, session_token
@@ -29,6 +28,7 @@ from .http import logger, metrics, session_token
 if TYPE_CHECKING:
     from .adapters.franceconnect import FranceConnectClient
     from .adapters.portal_auth import PortalSessionVerifier
+    from .domain.franceconnect import FranceConnectFlow
 
 
 class SystemClock:
@@ -113,6 +113,8 @@ def get_fc_client() -> FranceConnectClient:
 @lru_cache(maxsize=1)
 def get_fc_flow() -> FranceConnectFlow:
     """The FranceConnect use cases; the client is built on first use (never for the logout return)."""
+    from .domain.franceconnect import FranceConnectFlow
+
     secrets = get_secrets()
     return FranceConnectFlow(
         service=get_service(),

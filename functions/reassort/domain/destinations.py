@@ -1,16 +1,26 @@
-"""Checking and masking where a link is sent. Addresses and numbers are never stored."""
+"""Checking and masking where a link is sent. Addresses and numbers are never stored.
+
+phonenumbers and email-validator are imported on first use: the redeem function never checks a
+destination and saves ~40 ms of cold start.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-from phonenumbers import PhoneNumberType
+if TYPE_CHECKING:
+    import phonenumbers
 
 # Metropolitan France and the overseas territories whose numbers take French mobile plans.
 SMS_REGIONS = frozenset({"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "NC", "PF", "WF"})
-_MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+def _is_mobile(number: phonenumbers.PhoneNumber) -> bool:
+    import phonenumbers
+
+    mobile_types = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+    return phonenumbers.number_type(number) in mobile_types
 
 
 class DestinationError(ValueError):
@@ -22,6 +32,8 @@ class DestinationError(ValueError):
 
 def normalise_email(raw: str) -> str:
     """Syntax only: no DNS look-up in the request path."""
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         result = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
@@ -41,6 +53,8 @@ def is_professional_address(address: str, pro_email: str, pro_domains: tuple[str
 
 def normalise_mobile(raw: str) -> str:
     """E.164 of a mobile number of France or its overseas territories."""
+    import phonenumbers
+
     invalid = DestinationError(
         "PHONE_INVALID",
         "Saisissez un numéro de téléphone portable valide, par exemple 06 12 34 56 78.",
@@ -60,7 +74,7 @@ def normalise_mobile(raw: str) -> str:
             "PHONE_NOT_FRENCH",
             "Seuls les numéros de portable de France métropolitaine et d'outre-mer sont acceptés.",
         )
-    if phonenumbers.number_type(number) not in _MOBILE_TYPES:
+    if not _is_mobile(number):
         raise DestinationError(
             "PHONE_NOT_MOBILE", "Ce numéro n'est pas un numéro de portable : saisissez un 06 ou un 07."
         )
@@ -68,6 +82,8 @@ def normalise_mobile(raw: str) -> str:
 
 
 def _overseas_number(raw: str) -> phonenumbers.PhoneNumber | None:
+    import phonenumbers
+
     if raw.strip().startswith(("+", "00")):
         return None
     for region in sorted(SMS_REGIONS - {"FR"}):
@@ -75,7 +91,7 @@ def _overseas_number(raw: str) -> phonenumbers.PhoneNumber | None:
             candidate = phonenumbers.parse(raw, region)
         except phonenumbers.NumberParseException:
             return None
-        if phonenumbers.is_valid_number(candidate) and phonenumbers.number_type(candidate) in _MOBILE_TYPES:
+        if phonenumbers.is_valid_number(candidate) and _is_mobile(candidate):
             return candidate
     return None
 
@@ -87,6 +103,8 @@ def mask_email(address: str) -> str:
 
 def mask_phone(e164: str) -> str:
     """+33 6 •• •• •• 78: country code, first group and last group stay readable."""
+    import phonenumbers
+
     number = phonenumbers.parse(e164, None)
     formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     parts = re.split(r"[ .\-]", formatted)
