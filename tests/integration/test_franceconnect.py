@@ -502,10 +502,30 @@ def test_given_the_elector_gets_locked_during_franceconnect_when_called_back_the
 
 def test_given_the_link_quota_is_used_up_when_called_back_then_refused_and_nothing_sent(world: World) -> None:
     now = time.time()
-    elector = world.add_elector("jean-pierre", recent_links={f"l{i}": now - 60 * i for i in range(5)})
-    assert world.journey(elector).result == RESULT + "refuse.html?motif=quota"
+    elector = world.add_elector("jean-pierre")
+    login = world.start(elector)
+    # the other links are sent while the elector is at FranceConnect
+    recent = {"M": {f"l{i}": {"N": str(int(now) - 60 * i)} for i in range(5)}}
+    world.stack.dynamodb.update_item(
+        TableName=get_settings().electors_table,
+        Key={"elector_id": {"S": elector}},
+        UpdateExpression="SET recent_links = :r, quota_version = :v",
+        ExpressionAttributeValues={":r": recent, ":v": {"N": "5"}},
+    )
+    callback = world.back_to_us(world.fc.authenticate(login.location))
+    assert world.finish(callback) == RESULT + "refuse.html?motif=quota"
     assert world.emails() == []
     assert "quota_exceeded" in [r["outcome"] for r in world.audit(elector)]
+
+
+def test_given_the_link_quota_is_used_up_when_login_starts_then_refused_before_franceconnect(
+    world: World,
+) -> None:
+    now = time.time()
+    elector = world.add_elector("jean-pierre", recent_links={f"l{i}": now - 60 * i for i in range(5)})
+    assert world.start(elector).location == RESULT + "refuse.html?motif=quota"
+    assert world.fc.counters.token == 0
+    assert world.emails() == []
 
 
 def test_given_the_quota_when_reached_through_franceconnect_then_the_sixth_request_is_refused(
@@ -514,7 +534,7 @@ def test_given_the_quota_when_reached_through_franceconnect_then_the_sixth_reque
     elector = world.add_elector("jean-pierre")
     for _ in range(5):
         assert world.journey(elector).result.startswith(RESULT + "envoye.html")
-    assert world.journey(elector).result == RESULT + "refuse.html?motif=quota"
+    assert world.start(elector).location == RESULT + "refuse.html?motif=quota"
     assert len(world.emails()) == 10
 
 

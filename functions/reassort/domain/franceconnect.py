@@ -206,6 +206,11 @@ class FranceConnectFlow:
         if elector.is_locked(now):
             self._audit(elector_id, "locked", request_id, now)
             return Refusal.LOCKED
+        try:
+            # Before FranceConnect: no point making the elector log in to be refused afterwards.
+            self.service.check_link_quota(elector, now, request_id, Method.FRANCECONNECT)
+        except QuotaExceeded:
+            return Refusal.QUOTA
         return None
 
     # -- callback -------------------------------------------------------------------------------

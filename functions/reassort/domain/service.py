@@ -284,6 +284,10 @@ class ReassortService:
         )
         return IssuedLink(channel=channel, masked_destination=masked, expires_at=link.expires_at)
 
+    def check_link_quota(self, elector: ElectorRecord, now: float, request_id: str, method: Method) -> None:
+        """Refuse (QuotaExceeded, audited) when the elector has no link left in the window."""
+        self._quota_entries(elector, now, request_id, method)
+
     def _quota_entries(
         self, elector: ElectorRecord, now: float, request_id: str, method: Method
     ) -> dict[str, float]:
