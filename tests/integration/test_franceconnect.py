@@ -24,6 +24,7 @@ from reassort.config import get_settings
 from reassort.domain.identity import identity_digest
 from reassort.domain.model import ElectorRecord
 from tests.support.keys import portal_session
+from tests.support.links import token_in
 
 BASE = "https://reassort.test"
 CALLBACK = f"{BASE}/api/fc/callback"
@@ -198,12 +199,6 @@ def _attribute(value: Any) -> dict[str, Any]:
     return {"N": str(int(value))}
 
 
-def link_token(email_body: str) -> str:
-    marker = "/reassort/code-vote#t="
-    start = email_body.index(marker) + len(marker)
-    return email_body[start : start + 43]
-
-
 # -- happy path ------------------------------------------------------------------------------------
 
 
@@ -232,7 +227,7 @@ def test_given_the_link_from_franceconnect_when_redeemed_then_new_code_works_and
 ) -> None:
     elector = world.add_elector("fatoumata")  # presumed birthdate: roll 1979-00-00, FranceConnect 1979-01-01
     world.journey(elector, "fatoumata")
-    token = link_token(world.emails()[-1]["body"])
+    token = token_in(world.emails()[-1]["body"])
 
     reply = world.stack.call("redeem", "POST", "/api/links/redeem", {"token": token})
     assert reply.status == 200

@@ -20,6 +20,7 @@ from reassort.domain.hashing import SecretHasher
 from reassort.domain.model import ElectorRecord
 from reassort.domain.normalise import normalise_answer, parse_identifier
 
+from .fakes import FakeClock
 from .keys import portal_session
 
 REGION = "eu-west-3"
@@ -46,14 +47,6 @@ class Reply:
     headers: dict[str, str]
     body: dict[str, Any]
     cookies: list[str] = field(default_factory=list)
-
-
-class FakeClock:
-    def __init__(self, now: float) -> None:
-        self.value = now
-
-    def now(self) -> float:
-        return self.value
 
 
 class Stack:

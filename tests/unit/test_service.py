@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from reassort.domain.errors import (
@@ -29,6 +27,7 @@ from tests.support.fakes import (
     FakeLinks,
     FakeNotifier,
 )
+from tests.support.links import token_in
 
 CHEAP = Argon2Profile(memory_kib=64, time_cost=1, parallelism=1)
 KEY = b"k" * 32
@@ -80,9 +79,7 @@ class World:
         return self.service.request_by_challenge("E1", **args)  # type: ignore[arg-type]
 
     def last_token(self) -> str:
-        match = re.search(r"#t=([A-Za-z0-9_-]{43})", self.notifier.bodies[-1])
-        assert match
-        return match.group(1)
+        return token_in(self.notifier.bodies[-1])
 
 
 def test_given_a_correct_challenge_when_requested_then_information_precedes_the_link() -> None:
