@@ -36,7 +36,7 @@ from .ports import (
     IdentityProviderUnavailable,
     ProviderLogin,
 )
-from .service import ReassortService, encode_token, link_digest
+from .service import ReassortService, encode_token, is_token_shaped, link_digest
 
 STATE_TTL_SECONDS = 600
 LOGOUT_STATE_TTL_SECONDS = 600
@@ -45,7 +45,6 @@ MAX_CODE_LENGTH = 512
 AUDIT_EVENT = "franceconnect"
 UNKNOWN_ELECTOR = "-"
 # What FranceConnect sends back as state is ours: 32 random bytes, base64url, 43 characters.
-_STATE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 _LOGOUT_STATE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,400}\.[A-Za-z0-9_-]{43}$")
 _ERROR_SHAPE = re.compile(r"^[a-z_]{1,40}$")
 
@@ -93,10 +92,6 @@ class FcStarted:
     authorize_url: str = field(repr=False)
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _result_of(value: Any) -> FcResult:
     try:
         return FcResult(value)
@@ -125,7 +120,7 @@ class LogoutStates:
             payload["why"] = outcome.reason
         if outcome.masked_destination:
             payload["d"] = outcome.masked_destination
-        body = _b64(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+        body = encode_token(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
         return f"{body}.{self._mac(body)}"
 
     def verify(self, value: str, now: float) -> FcOutcome | None:
@@ -145,7 +140,7 @@ class LogoutStates:
         )
 
     def _mac(self, body: str) -> str:
-        return _b64(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest())
+        return encode_token(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest())
 
 
 class FranceConnectFlow:
@@ -334,7 +329,7 @@ class FranceConnectFlow:
         return link_digest(self._link_key, state)
 
     def _take_state(self, value: str) -> FcState | None:
-        if not _STATE_SHAPE.fullmatch(value):
+        if not is_token_shaped(value):  # our own token_bytes(32), as a link token
             return None
         return self.states.take(self._state_id(value))
 
