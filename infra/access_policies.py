@@ -9,18 +9,13 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 
-ELECTORS_KEY = "elector_id"
-# Attributes of an elector each function may write; the vote code is redeem's alone.
-CHALLENGE_WRITABLE_ELECTOR_ATTRIBUTES = (
-    "failed_attempts",
-    "locked_until",
-    "recent_links",
-    "answer_hash",
-    "numen_hash",
-    "nir_hash",
-    "updated_at",
-)
-REDEEM_WRITABLE_ELECTOR_ATTRIBUTES = ("vote_code_hash", "link_generation", "code_changed_at", "updated_at")
+from reassort.adapters import elector_attributes
+
+ELECTORS_KEY = elector_attributes.ELECTORS_KEY
+# Attributes of an elector each function's requests may name (owned by the adapter's module, so
+# code and policy cannot drift); the vote code is redeem's alone.
+CHALLENGE_WRITABLE_ELECTOR_ATTRIBUTES = tuple(sorted(elector_attributes.CHALLENGE_FUNCTION))
+REDEEM_WRITABLE_ELECTOR_ATTRIBUTES = tuple(sorted(elector_attributes.REDEEM_FUNCTION))
 
 
 def table_actions(table: dynamodb.ITable, actions: Iterable[str]) -> iam.PolicyStatement:
@@ -33,12 +28,17 @@ def table_actions(table: dynamodb.ITable, actions: Iterable[str]) -> iam.PolicyS
 def elector_updates(table: dynamodb.ITable, writable: Iterable[str]) -> iam.PolicyStatement:
     """UpdateItem (also inside TransactWriteItems) limited to the named top-level attributes.
 
-    `dynamodb:Attributes` lists every attribute the request touches, the key included.
+    `dynamodb:Attributes` lists every attribute the request touches, the key included. Returning
+    whole items (ALL_OLD / ALL_NEW) would read attributes outside the list: only the updated
+    ones may come back.
     """
     return iam.PolicyStatement(
         actions=["dynamodb:UpdateItem"],
         resources=[table.table_arn],
-        conditions={"ForAllValues:StringEquals": {"dynamodb:Attributes": [ELECTORS_KEY, *writable]}},
+        conditions={
+            "ForAllValues:StringEquals": {"dynamodb:Attributes": [ELECTORS_KEY, *writable]},
+            "StringEqualsIfExists": {"dynamodb:ReturnValues": ["NONE", "UPDATED_OLD", "UPDATED_NEW"]},
+        },
     )
 
 

@@ -35,6 +35,13 @@ def main(argv: list[str] | None = None) -> int:
         help="also import this roll (import format, e.g. from tools.synthetic_roll); its electors "
         "log in with demo-<elector id> (repeatable)",
     )
+    parser.add_argument(
+        "--workers-per-function",
+        type=int,
+        default=int(os.environ.get("LOCAL_WORKERS_PER_FUNCTION", "2")),
+        metavar="N",
+        help="processus par fonction, comme autant d'environnements Lambda concurrents (défaut 2)",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -49,12 +56,18 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
 
+    from local.dynamodb_engine import EngineUnavailable
     from local.stack import LocalStack
 
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     started = time.monotonic()
     try:
-        stack = LocalStack(host=args.host, port=args.port).start()
+        stack = LocalStack(
+            host=args.host, port=args.port, workers_per_function=args.workers_per_function
+        ).start()
+    except EngineUnavailable as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
     except OSError as exc:
         print(
             f"Impossible d'écouter sur {args.host}:{args.port} ({exc.strerror}) : "
@@ -76,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         f"  Connexion démo    {stack.base_url}/local/login\n"
         f"  Boîte d'envoi     {stack.base_url}/local/outbox\n"
         + (f"  FranceConnect     {stack.franceconnect_url} (émulateur)\n" if stack.franceconnect_url else "")
-        + f"  moto (AWS local)  {stack.moto_url}\n\n"
+        + f"  DynamoDB local    {stack.dynamodb_url} (dynoxide)\n"
+        + f"  moto (SES, SNS)   {stack.moto_url}\n\n"
         + ("" if args.quiet else f"Électeurs de démonstration :\n{stack.credentials_text()}\n\n")
         + "Ctrl-C pour arrêter.\n",
         flush=True,

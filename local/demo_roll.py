@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from reassort.adapters.dynamodb import DynamoElectorStore
+from local.tables import put_roll_record
 from reassort.domain.codes import SystemRandom, generate_vote_code
 from reassort.domain.hashing import SecretHasher
 from reassort.domain.identity import IncompleteIdentityError, identity_digest
@@ -155,6 +155,6 @@ def build_roll(hasher: SecretHasher, identity_key: bytes) -> list[tuple[DemoElec
     return roll
 
 
-def load_roll(store: DynamoElectorStore, roll: list[tuple[DemoElector, ElectorRecord]]) -> None:
+def load_roll(client: Any, table: str, roll: list[tuple[DemoElector, ElectorRecord]]) -> None:
     for _, record in roll:
-        store.put_roll_record(record)
+        put_roll_record(client, table, record)

@@ -7,18 +7,15 @@ so the local stack exercises the production code path and no route is implemente
 from __future__ import annotations
 
 import base64
-import importlib
 import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
-
-Handler = Callable[[dict[str, Any], Any], Any]
 
 # Route prefix → Lambda handler, as the HTTP API's routes integrate them.
 ROUTES: tuple[tuple[str, str, str], ...] = (
@@ -173,20 +170,30 @@ def error_response(status: int, code: str, message: str) -> HttpResponse:
 
 
 class LambdaRouter:
-    """Routes `/api/*` requests to the Lambda handlers, one invocation at a time per function.
+    """Routes `/api/*` requests to the Lambda handlers, each function in its own pool of worker
+    processes (`local/function_worker.py`).
 
-    Lambda runs one event per execution environment; the lock keeps the handlers' module-level
-    singletons (resolver, logger, cached wiring) used the same way here. Per function and per
-    route, `stats()` counts the invocations, the seconds spent inside the handler (the lock
-    held, like Lambda's Duration) and the CPU seconds of the invoking thread (what the function
-    itself burns: the AWS services it calls run on moto's threads and are not counted).
+    Like Lambda, each worker process (an execution environment) runs one event at a time, keeps
+    its module-level singletons between events and is started on first need (a cold start);
+    several run at once, so concurrent requests reach DynamoDB concurrently as in AWS. Per
+    function and per route, `stats()` counts the invocations, the seconds an invocation took
+    (like Lambda's Duration, seen from here) and the CPU seconds the worker process spent on it
+    (what the function itself burns: the AWS services it calls run in other processes).
     """
 
-    def __init__(self, routes: Iterable[tuple[str, str, str]] = ROUTES) -> None:
+    def __init__(
+        self,
+        routes: Iterable[tuple[str, str, str]] = ROUTES,
+        *,
+        workers_per_function: int = 2,
+        worker_setup: dict[str, Any] | None = None,
+    ) -> None:
         self._routes = tuple(routes)
-        self._handlers: dict[str, Handler] = {}
-        self._locks: dict[str, threading.Lock] = {module: threading.Lock() for _, module, _ in self._routes}
-        self._import_lock = threading.Lock()
+        self._workers = max(1, workers_per_function)
+        self._setup = dict(worker_setup or {})
+        self._pools: dict[str, Any] = {}
+        self._pool_lock = threading.Lock()
+        self._stats_lock = threading.Lock()
         self._stats: dict[str, list[float]] = {name: [0, 0.0, 0.0] for _, _, name in self._routes}
         self._route_stats: dict[str, list[float]] = {}
 
@@ -196,24 +203,38 @@ class LambdaRouter:
                 return module, function_name
         return None
 
-    def _load(self, module: str) -> Handler:
-        with self._import_lock:
-            if module not in self._handlers:
-                # Imported on first use, as a cold start would.
-                self._handlers[module] = importlib.import_module(module).lambda_handler
-            return self._handlers[module]
+    def _pool(self, module: str) -> Any:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        from local.function_worker import initialise
+
+        with self._pool_lock:
+            if module not in self._pools:
+                # spawn, not fork: the parent runs threads (moto, the HTTP server).
+                self._pools[module] = ProcessPoolExecutor(
+                    max_workers=self._workers,
+                    mp_context=get_context("spawn"),
+                    initializer=initialise,
+                    initargs=(module, self._setup),
+                )
+            return self._pools[module]
+
+    def warm(self) -> None:
+        """Start one execution environment per function now rather than on the first request."""
+        from local.function_worker import ping
+
+        futures = [self._pool(module).submit(ping) for _, module, _ in self._routes]
+        for future in futures:
+            future.result(timeout=120)
 
     def handle(self, request: HttpRequest) -> HttpResponse:
+        from local.function_worker import invoke
+
         target = self.route_for(request.path)
         if target is None:
-            return error_response(404, "not_found", "Cette adresse n'existe pas.")
+            return error_response(404, "NOT_FOUND", "Cette adresse n'existe pas.")
         module, function_name = target
-        try:
-            handler = self._load(module)
-        except ImportError:
-            return error_response(
-                503, "service_unavailable", "Ce service n'est pas disponible pour le moment."
-            )
         request_id = uuid.uuid4().hex
         event = build_event(request, request_id)
         context = LambdaContext(
@@ -223,19 +244,14 @@ class LambdaRouter:
             deadline_ms=int(time.time() * 1000) + 29_000,
         )
         route = f"{request.method.upper()} {request.path}"
-        with self._locks[module]:
-            started, cpu_started = time.perf_counter(), time.thread_time()
-            try:
-                result = handler(event, context)
-            finally:
-                busy, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
-                for counters in (
-                    self._stats[function_name],
-                    self._route_stats.setdefault(route, [0, 0.0, 0.0]),
-                ):
-                    counters[0] += 1
-                    counters[1] += busy
-                    counters[2] += cpu
+        started = time.perf_counter()
+        result, cpu = self._pool(module).submit(invoke, event, context).result()
+        busy = time.perf_counter() - started
+        with self._stats_lock:
+            for counters in (self._stats[function_name], self._route_stats.setdefault(route, [0, 0.0, 0.0])):
+                counters[0] += 1
+                counters[1] += busy
+                counters[2] += cpu
         return map_result(result)
 
     def stats(self) -> dict[str, dict[str, dict[str, float]]]:
@@ -247,4 +263,11 @@ class LambdaRouter:
                 for name, (n, busy, cpu) in list(counters.items())
             }
 
-        return {"functions": as_dict(self._stats), "routes": as_dict(self._route_stats)}
+        with self._stats_lock:
+            return {"functions": as_dict(self._stats), "routes": as_dict(self._route_stats)}
+
+    def stop(self) -> None:
+        with self._pool_lock:
+            pools, self._pools = self._pools, {}
+        for pool in pools.values():
+            pool.shutdown(wait=True, cancel_futures=True)

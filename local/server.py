@@ -9,13 +9,13 @@ import json
 import logging
 import mimetypes
 import posixpath
+import threading
 import traceback
 from collections.abc import Callable
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from local.lambda_adapter import HttpRequest, HttpResponse, LambdaRouter, error_response
 
@@ -75,7 +75,7 @@ class LocalApp:
             except Exception:
                 # API Gateway answers a crashed integration with a 500; keep the trace for the developer.
                 log.error("handler failed on %s %s\n%s", request.method, path, traceback.format_exc())
-                return error_response(500, "internal_error", "Une erreur technique est survenue.")
+                return error_response(500, "INTERNAL_ERROR", "Une erreur technique est survenue.")
         route = self.local_routes.get((request.method, path))
         if route is not None:
             return route(request)
@@ -117,66 +117,102 @@ def resolve_static(root: Path, path: str) -> Path | None:
     return None
 
 
-class RequestHandler(BaseHTTPRequestHandler):
-    server_version = "reassort-local"
-    sys_version = ""
-    protocol_version = "HTTP/1.1"
-    app: LocalApp  # set on the subclass made by make_server
-    form_action: str = "'self'"
+class WsgiApp:
+    """The WSGI face of `LocalApp`, served by waitress: it buffers each request completely before a
+    thread sees it (a slow client holds no thread), refuses oversize bodies itself, and keeps a
+    real listen backlog."""
 
-    def _handle(self) -> None:
-        split = urlsplit(self.path)
-        length = int(self.headers.get("content-length") or 0)
-        if length > MAX_BODY:
-            self._send(error_response(413, "payload_too_large", "Requête trop volumineuse."))
-            return
-        body = self.rfile.read(length) if length else b""
-        request = HttpRequest(
-            method=self.command,
-            path=split.path or "/",
-            query=split.query,
-            headers=list(self.headers.items()),
-            body=body,
-            source_ip=self.client_address[0],
-        )
+    def __init__(self, app: LocalApp, form_action: str = "'self'") -> None:
+        self.app = app
+        self.form_action = form_action
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        method = environ["REQUEST_METHOD"]
+        path = environ.get("PATH_INFO") or "/"
         try:
-            response = self.app.dispatch(request)
-        except Exception:
-            log.error("request failed on %s %s\n%s", self.command, split.path, traceback.format_exc())
-            response = error_response(500, "internal_error", "Une erreur technique est survenue.")
-        self._send(response)
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            response = error_response(400, "BAD_REQUEST", "Requête mal formée.")
+        elif length > MAX_BODY:
+            response = error_response(413, "PAYLOAD_TOO_LARGE", "Requête trop volumineuse.")
+        else:
+            body = environ["wsgi.input"].read(length) if length else b""
+            headers = [
+                (key[5:].replace("_", "-").lower(), value)
+                for key, value in environ.items()
+                if key.startswith("HTTP_")
+            ]
+            if environ.get("CONTENT_TYPE"):
+                headers.append(("content-type", environ["CONTENT_TYPE"]))
+            request = HttpRequest(
+                method=method,
+                # PATH_INFO is decoded as latin-1 by WSGI; the raw path is what API Gateway sees.
+                path=path.encode("latin-1").decode("utf-8", errors="replace"),
+                query=environ.get("QUERY_STRING", ""),
+                headers=headers,
+                body=body,
+                source_ip=environ.get("REMOTE_ADDR", "127.0.0.1"),
+            )
+            try:
+                response = self.app.dispatch(request)
+            except Exception:
+                log.error("request failed on %s %s\n%s", method, path, traceback.format_exc())
+                response = error_response(500, "INTERNAL_ERROR", "Une erreur technique est survenue.")
+        log.info("%s %s %s", method, path, response.status)  # paths only: no query string
+        return self._send(method, response, start_response)
 
-    def _send(self, response: HttpResponse) -> None:
-        self.send_response(response.status)
+    def _send(self, method: str, response: HttpResponse, start_response: Any) -> list[bytes]:
         present = {name for name, _ in response.headers}
-        for name, value in response.headers:
-            self.send_header(name, value)
-        for name, value in security_headers(self.form_action):
-            if name not in present:
-                self.send_header(name, value)
+        headers = [(name, value) for name, value in response.headers if name != "content-length"]
+        headers += [(n, v) for n, v in security_headers(self.form_action) if n not in present]
         if "cache-control" not in present:
-            self.send_header("cache-control", "no-store")
-        self.send_header("content-length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # Paths only: query strings (FranceConnect code/state) never reach the log.
-        log.info("%s %s", self.command, urlsplit(self.path).path)
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        status = code.value if isinstance(code, HTTPStatus) else code
-        log.info("%s %s %s", self.command, urlsplit(self.path).path, status)
+            headers.append(("cache-control", "no-store"))
+        headers.append(("content-length", str(len(response.body))))
+        start_response(f"{response.status} {_reason(response.status)}", headers)
+        return [] if method == "HEAD" else [response.body]
 
 
-def make_server(app: LocalApp, host: str, port: int, form_action: str = "'self'") -> ThreadingHTTPServer:
-    handler = type("BoundRequestHandler", (RequestHandler,), {"app": app, "form_action": form_action})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+class LocalServer:
+    """waitress on (host, port), in a thread; port 0 takes a free one."""
+
+    def __init__(self, app: LocalApp, host: str, port: int, threads: int = 16) -> None:
+        from waitress.server import create_server
+
+        self.wsgi = WsgiApp(app)
+        self._server = create_server(
+            self.wsgi,
+            host=host,
+            port=port,
+            threads=threads,
+            backlog=1024,
+            connection_limit=1000,
+            # Bodies over our own limit get the JSON 413 above; waitress stops far beyond it.
+            max_request_body_size=16 * MAX_BODY,
+            channel_timeout=30,
+            ident="reassort-local",
+            clear_untrusted_proxy_headers=True,
+        )
+        self.port = int(self._server.effective_port)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server.run, name="local-http", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.close()
+        self._server.task_dispatcher.shutdown(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
 
 def json_response(status: int, payload: Any, headers: list[tuple[str, str]] | None = None) -> HttpResponse:

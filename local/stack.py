@@ -12,7 +12,6 @@ import logging
 import os
 import secrets
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,9 +32,9 @@ from local.portal import SESSION_COOKIE, DemoPortal  # noqa: E402
 from local.server import (  # noqa: E402
     LOCAL_PAGES,
     LocalApp,
+    LocalServer,
     html_response,
     json_response,
-    make_server,
     redirect,
 )
 
@@ -65,12 +64,23 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
 
 
 class LocalClock:
-    """The service's clock, shiftable from `/local/clock` to try link expiry without waiting an hour."""
+    """The service's clock, shiftable from `/local/clock` to try link expiry without waiting an
+    hour. The offset lives in shared memory: every function's worker processes read it."""
 
-    offset_seconds: float = 0.0
+    def __init__(self) -> None:
+        from multiprocessing import get_context
+
+        self.offset = get_context("spawn").Value("d", 0.0)
+
+    @property
+    def offset_seconds(self) -> float:
+        return float(self.offset.value)
+
+    def shift(self, seconds: float) -> None:
+        self.offset.value = seconds
 
     def now(self) -> float:
-        return time.time() + LocalClock.offset_seconds
+        return time.time() + self.offset_seconds
 
 
 @dataclass
@@ -78,14 +88,18 @@ class LocalStack:
     host: str = "127.0.0.1"
     port: int = 8000
     with_franceconnect: bool = True
+    # Execution environments per function (concurrent requests a function serves at once).
+    workers_per_function: int = 2
     base_url: str = ""
     moto_url: str = ""
+    dynamodb_url: str = ""
     franceconnect_url: str | None = None
     electors: list[Any] = field(default_factory=list)
     _moto: Any = None
+    _engine: Any = None
     _fc: Any = None
-    _http: Any = None
-    _thread: threading.Thread | None = None
+    _http: LocalServer | None = None
+    clock: LocalClock = field(default_factory=LocalClock)
     portal: DemoPortal = field(default_factory=DemoPortal)
     # elector id → demonstration portal password (demo roll and rolls added with add_roll)
     passwords: dict[str, str] = field(default_factory=dict)
@@ -94,24 +108,41 @@ class LocalStack:
     # ---- start -------------------------------------------------------------------------------
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._start_moto()
-        self.router = LambdaRouter()
-        app = LocalApp(router=self.router)
-        # Bind first: the public base URL (links in e-mails) needs the real port.
-        self._http = make_server(app, self.host, self.port)
-        self.port = self._http.server_address[1]
-        self.base_url = f"http://{self.host}:{self.port}"
-        self._start_franceconnect()
-        self._configure()
-        self._provision()
-        app.local_routes = self._local_routes()
-        if self.franceconnect_url:
-            # The FranceConnect login is a navigation to the emulator's origin.
-            parts = urlsplit(self.franceconnect_url)
-            self._http.RequestHandlerClass.form_action = f"'self' {parts.scheme}://{parts.netloc}"
-        self._thread = threading.Thread(target=self._http.serve_forever, name="local-http", daemon=True)
-        self._thread.start()
+        try:
+            self._start_engine()
+            self._start_moto()
+            app = LocalApp()
+            # Bind first: the public base URL (links in e-mails) needs the real port.
+            self._http = LocalServer(app, self.host, self.port)
+            self.port = self._http.port
+            self.base_url = f"http://{self.host}:{self.port}"
+            self._start_franceconnect()
+            self._configure()
+            self._provision()
+            # The workers are spawned with the environment configured above.
+            self.router = app.router = LambdaRouter(
+                workers_per_function=self.workers_per_function,
+                worker_setup={"clock_offset": self.clock.offset},
+            )
+            app.local_routes = self._local_routes()
+            if self.franceconnect_url:
+                # The FranceConnect login is a navigation to the emulator's origin.
+                parts = urlsplit(self.franceconnect_url)
+                self._http.wsgi.form_action = f"'self' {parts.scheme}://{parts.netloc}"
+            self.router.warm()
+            self._http.start()
+        except BaseException:
+            self.stop()
+            raise
         return self
+
+    def _start_engine(self) -> None:
+        from local.dynamodb_engine import DynamoEngine
+
+        self._engine = DynamoEngine().start()
+        self.dynamodb_url = self._engine.url
+        # boto3's per-service endpoint wins over AWS_ENDPOINT_URL (moto, for the other services).
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_url
 
     def _start_moto(self) -> None:
         from moto.server import ThreadedMotoServer
@@ -193,13 +224,12 @@ class LocalStack:
 
         import reassort.wiring as wiring
         from local.demo_roll import build_roll, load_roll
-        from reassort.adapters.dynamodb import DynamoElectorStore, create_tables
+        from local.tables import create_tables
+        from reassort.adapters.dynamodb import DynamoElectorStore
         from reassort.config import get_settings
         from reassort.domain.hashing import SecretHasher
 
         wiring.reset()
-        # The service takes its clock from the wiring; the local one can be shifted (see /local/clock).
-        setattr(wiring, "SystemClock", LocalClock)  # noqa: B010 - replacing a module attribute
         settings = get_settings()
         create_tables(boto3.client("dynamodb", region_name=REGION), settings)
         ses = boto3.client("sesv2", region_name=REGION)
@@ -210,8 +240,9 @@ class LocalStack:
         self.outbox.install()
         self.hasher = SecretHasher(settings.argon2_profile())
         roll = build_roll(self.hasher, self._identity_key)
-        self.store = DynamoElectorStore(settings.electors_table, boto3.client("dynamodb", region_name=REGION))
-        load_roll(self.store, roll)
+        client = boto3.client("dynamodb", region_name=REGION)
+        self.store = DynamoElectorStore(settings.electors_table, client)
+        load_roll(client, settings.electors_table, roll)
         self.electors = [elector for elector, _ in roll]
         self.passwords.update({e.elector_id: e.password for e in self.electors})
 
@@ -387,8 +418,8 @@ class LocalStack:
                 return json_response(
                     422, {"code": "INVALID_FIELDS", "message": "offset_seconds: nombre attendu."}
                 )
-            LocalClock.offset_seconds = float(offset)
-        return json_response(200, {"offset_seconds": LocalClock.offset_seconds, "now": LocalClock().now()})
+            self.clock.shift(float(offset))
+        return json_response(200, {"offset_seconds": self.clock.offset_seconds, "now": self.clock.now()})
 
     def _demo(self, _request: HttpRequest) -> HttpResponse:
         return json_response(200, self.summary())
@@ -397,6 +428,7 @@ class LocalStack:
         return {
             "base_url": self.base_url,
             "moto_url": self.moto_url,
+            "dynamodb_url": self.dynamodb_url,
             "franceconnect_url": self.franceconnect_url,
             "electors": [e.public() for e in self.electors],
         }
@@ -404,9 +436,11 @@ class LocalStack:
     # ---- stop ----------------------------------------------------------------------------------
     def stop(self) -> None:
         if self._http is not None:
-            self._http.shutdown()
-            self._http.server_close()
+            self._http.stop()
             self._http = None
+        router = getattr(self, "router", None)
+        if router is not None:
+            router.stop()
         if self._fc is not None:
             try:
                 self._fc.stop()
@@ -415,6 +449,9 @@ class LocalStack:
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
+        if self._engine is not None:
+            self._engine.stop()
+            self._engine = None
 
     def credentials_text(self) -> str:
         lines = []

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from local.dynamodb_engine import DynamoEngine
+from local.iam_guard import IamGuard
 from tests.support.keys import PORTAL_AUDIENCE, PORTAL_ISSUER, PORTAL_JWKS, local_secrets
 
 # Nothing in the tests may reach AWS: dummy credentials everywhere.
@@ -22,7 +25,7 @@ for _name, _value in {
     os.environ.setdefault(_name, _value)
 
 SERVICE_ENV = {
-    "STAGE": "test",
+    "STAGE": "local",
     "AWS_REGION": "eu-west-3",
     "LOCAL_SECRETS": local_secrets(),
     "ARGON2_MEMORY_KIB": "1024",
@@ -49,11 +52,44 @@ def service_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     wiring.reset()
 
 
+@pytest.fixture(scope="session")
+def iam_policies() -> Path:
+    """The functions' policies as the CDK app synthesizes them (cached in build/ until infra/ changes)."""
+    from infra.policy_export import DEFAULT_OUT, load_or_synthesize
+
+    load_or_synthesize(DEFAULT_OUT)
+    return DEFAULT_OUT
+
+
 @pytest.fixture
-def stack(service_env: dict[str, str]) -> Iterator[object]:
+def iam_guard(iam_policies: Path) -> Iterator[IamGuard]:
+    """Every AWS call a handler makes is checked against its function's synthesized policy; a
+    denied call fails the test, naming the call and the missing permission."""
+    guard = IamGuard.from_file(iam_policies)
+    yield guard
+    assert not guard.denials, "AWS would refuse:\n" + "\n".join(guard.denials)
+
+
+@pytest.fixture
+def dynamodb_engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoEngine]:
+    """A fresh dynoxide for the test; boto3's DynamoDB clients follow AWS_ENDPOINT_URL_DYNAMODB."""
+    with DynamoEngine() as engine:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", engine.url)
+        yield engine
+
+
+@pytest.fixture
+def stack(
+    service_env: dict[str, str], dynamodb_engine: DynamoEngine, iam_guard: IamGuard
+) -> Iterator[object]:
+    """The handlers against dynoxide (DynamoDB) and moto (SES, SNS, Secrets Manager), IAM enforced."""
+    import boto3
     from moto import mock_aws
 
     from tests.support.stack import Stack
 
     with mock_aws():
-        yield Stack()
+        # mock_aws replaces boto3's default session: the check goes on the one in use.
+        boto3.setup_default_session()
+        iam_guard.install(boto3.DEFAULT_SESSION)
+        yield Stack(guard=iam_guard)

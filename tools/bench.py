@@ -2,7 +2,8 @@
 
 Everything runs in one process on this machine, so the ratios compare like with like:
 - warm `POST /api/reassort/challenge` and `POST /api/links/redeem` through the real handlers
-  (API Gateway v2 events) against moto, with the production argon2 profile;
+  (API Gateway v2 events) against dynoxide (DynamoDB) and moto (SES), with the production
+  argon2 profile, counting the AWS calls each request makes;
 - the bare argon2 work each request must do (two verifications for a challenge, one hash for a
   redemption);
 - each handler module's import time in a fresh interpreter against a bare `import boto3`.
@@ -38,8 +39,8 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 def route_figures(times: list[float], own: list[float], floor: float) -> dict[str, float]:
-    """Whole request against moto, and the same without the time moto itself spends emulating
-    DynamoDB/SES (on AWS that part is a network wait, not the function's CPU)."""
+    """Whole request, and the same without the time moto itself spends emulating SES (on AWS
+    that part is a network wait, not the function's CPU)."""
     return {
         **summary(times),
         "floor_ms": floor * 1000,
@@ -106,7 +107,7 @@ def bench_requests(n: int) -> dict[str, Any]:
             "AWS_SECRET_ACCESS_KEY": "bench",
             "AWS_DEFAULT_REGION": "eu-west-3",
             "AWS_REGION": "eu-west-3",
-            "STAGE": "test",
+            "STAGE": "local",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             "LINK_QUOTA": "50",
@@ -127,9 +128,10 @@ def bench_requests(n: int) -> dict[str, Any]:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
+    from local.dynamodb_engine import DynamoEngine
     from local.lambda_adapter import HttpRequest, LambdaContext, build_event
+    from local.tables import create_tables, put_roll_record
     from reassort import wiring
-    from reassort.adapters.dynamodb import DynamoElectorStore, create_tables
     from reassort.config import get_settings
     from reassort.domain.hashing import SecretHasher
     from reassort.domain.model import ElectorRecord
@@ -143,7 +145,16 @@ def bench_requests(n: int) -> dict[str, Any]:
 
     emulator = EmulatorClock()
     emulator.install()
+    engine = DynamoEngine().start()
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = engine.url
+    calls = {"n": 0}
+
+    def count_call(**_: Any) -> None:
+        calls["n"] += 1
+
     with mock_aws():
+        boto3.setup_default_session()
+        boto3._get_default_session().events.register("before-call", count_call)
         settings = get_settings()
         client = boto3.client("dynamodb")
         create_tables(client, settings)
@@ -151,10 +162,11 @@ def bench_requests(n: int) -> dict[str, Any]:
         hasher = SecretHasher(settings.argon2_profile())
         answer_hash = hasher.hash("reponse")
         numen_hash = hasher.hash("12E3456789ABC")
-        store = DynamoElectorStore(settings.electors_table, client)
         count = n + 5
         for i in range(count):
-            store.put_roll_record(
+            put_roll_record(
+                client,
+                settings.electors_table,
                 ElectorRecord(
                     f"B{i}",
                     "Élise Bench",
@@ -164,7 +176,7 @@ def bench_requests(n: int) -> dict[str, Any]:
                     numen_hash,
                     None,
                     answer_hash,
-                )
+                ),
             )
 
         from redeem.handler import lambda_handler as redeem_handler
@@ -200,6 +212,7 @@ def bench_requests(n: int) -> dict[str, Any]:
             assert call(challenge_handler, "/api/reassort/challenge", body, sessions[i])["statusCode"] == 202
         challenge_times: list[float] = []
         challenge_own: list[float] = []
+        calls_before = calls["n"]
         for i in range(n):
             emulated = emulator.seconds
             start = time.perf_counter()
@@ -208,12 +221,14 @@ def bench_requests(n: int) -> dict[str, Any]:
             challenge_times.append(elapsed)
             challenge_own.append(elapsed - (emulator.seconds - emulated))
             assert result["statusCode"] == 202, result
+        challenge_calls = (calls["n"] - calls_before) / n
         backend = ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-3"]
         tokens = [token_in(m.body) for m in backend.sent_messages if "Procéder" in m.subject]
         for token in tokens[n : n + 2]:
             call(redeem_handler, "/api/links/redeem", {"token": token})
         redeem_times: list[float] = []
         redeem_own: list[float] = []
+        calls_before = calls["n"]
         for token in tokens[:n]:
             emulated = emulator.seconds
             start = time.perf_counter()
@@ -222,18 +237,23 @@ def bench_requests(n: int) -> dict[str, Any]:
             redeem_times.append(elapsed)
             redeem_own.append(elapsed - (emulator.seconds - emulated))
             assert result["statusCode"] == 200, result
+        redeem_calls = (calls["n"] - calls_before) / n
 
         verify_times = timed(lambda: hasher.verify(answer_hash, "reponse"), 2 * n)
         hash_times = timed(lambda: hasher.hash("Ab3!Cd4$Ef5%"), n)
 
+    engine.stop()
     challenge_floor = 2 * statistics.median(verify_times)
     redeem_floor = statistics.median(hash_times)
     return {
         "argon2_profile": f"m={settings.argon2_memory_kib} KiB, t={settings.argon2_time_cost}, p={settings.argon2_parallelism}",
         "argon2_verify": summary(verify_times),
         "argon2_hash": summary(hash_times),
-        "challenge": route_figures(challenge_times, challenge_own, challenge_floor),
-        "redeem": route_figures(redeem_times, redeem_own, redeem_floor),
+        "challenge": {
+            **route_figures(challenge_times, challenge_own, challenge_floor),
+            "aws_calls": challenge_calls,
+        },
+        "redeem": {**route_figures(redeem_times, redeem_own, redeem_floor), "aws_calls": redeem_calls},
     }
 
 

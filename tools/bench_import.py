@@ -22,7 +22,7 @@ from pathlib import Path
 
 import boto3
 
-from reassort.adapters.dynamodb import create_tables
+from local.tables import create_tables
 from reassort.config import Settings
 from reassort.domain.hashing import Argon2Profile
 

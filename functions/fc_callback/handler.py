@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from reassort.domain.errors import Unauthenticated
 from reassort.domain.franceconnect import FcOutcome, FcResult, FcStarted, Refusal
 from reassort.http import API_HEADERS, build_resolver, logger, metrics, request_id
-from reassort.wiring import authenticated_elector, get_fc_flow
+from reassort.wiring import audit_in_one_write, authenticated_elector, get_fc_flow
 
 app = build_resolver()
 
@@ -85,5 +85,6 @@ def _redirect(location: str) -> Response:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
+@audit_in_one_write
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

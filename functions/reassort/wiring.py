@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, wraps
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -14,6 +15,7 @@ from .adapters.dynamodb import (
     DynamoElectorStore,
     DynamoFcStateStore,
     DynamoLinkStore,
+    audit_batch,
     dynamodb_client,
 )
 from .adapters.secrets import Secrets, load_secrets
@@ -22,6 +24,7 @@ from .config import get_settings
 from .domain.codes import SystemRandom
 from .domain.errors import ServiceUnavailable
 from .domain.hashing import SecretHasher
+from .domain.ports import Clock
 from .domain.service import ReassortService
 from .http import logger, metrics, session_token
 
@@ -34,6 +37,28 @@ if TYPE_CHECKING:
 class SystemClock:
     def now(self) -> float:
         return time.time()
+
+
+_clock: Clock = SystemClock()
+
+
+def use_clock(clock: Clock) -> None:
+    """Give the service another clock (the local stack's shiftable one, a test's fake)."""
+    global _clock
+    _clock = clock
+    get_service.cache_clear()
+    get_fc_flow.cache_clear()
+
+
+def audit_in_one_write(handler: Callable[[dict[str, Any], Any], dict[str, Any]]) -> Callable[..., Any]:
+    """The request's audit records are written together when it ends (one call, not one each)."""
+
+    @wraps(handler)
+    def run(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        with audit_batch():
+            return handler(event, context)
+
+    return run
 
 
 @lru_cache(maxsize=1)
@@ -59,7 +84,7 @@ def get_service() -> ReassortService:
         audit=ObservedAuditLog(
             DynamoAuditLog(settings.audit_table, settings.audit_retention_days, client), logger, metrics
         ),
-        clock=SystemClock(),
+        clock=_clock,
         random=SystemRandom(),
         hasher=SecretHasher(settings.argon2_profile()),
         link_key=get_secrets().link_hmac_key,
@@ -127,6 +152,8 @@ def get_fc_flow() -> FranceConnectFlow:
 
 def reset() -> None:
     """Forget everything built from the environment (tests and the local stack change it)."""
+    global _clock
+    _clock = SystemClock()
     for cached in (
         get_settings,
         get_secrets,

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
 from reassort.http import build_resolver, json_response, logger, metrics, request_id
-from reassort.wiring import get_service
+from reassort.wiring import audit_in_one_write, get_service
 
 app = build_resolver()
 
@@ -46,5 +46,6 @@ def redeem_link(body: Annotated[LinkRequest, Body()]) -> Response[NewCode]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
+@audit_in_one_write
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

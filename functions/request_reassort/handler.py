@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from reassort.domain.model import Channel
 from reassort.http import build_resolver, json_response, logger, metrics, request_id
-from reassort.wiring import authenticated_elector, get_service
+from reassort.wiring import audit_in_one_write, authenticated_elector, get_service
 
 app = build_resolver()
 
@@ -68,5 +68,6 @@ def post_challenge(body: Annotated[ChallengeRequest, Body()]) -> Response[LinkSe
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
+@audit_in_one_write
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

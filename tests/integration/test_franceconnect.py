@@ -18,8 +18,8 @@ import requests
 
 from local.fc_emulator import Fault, FranceConnectEmulator, identity_by_key
 from local.lambda_adapter import HttpRequest, LambdaContext, build_event
+from local.tables import put_roll_record
 from reassort import wiring
-from reassort.adapters.dynamodb import DynamoElectorStore
 from reassort.config import get_settings
 from reassort.domain.identity import identity_digest
 from reassort.domain.model import ElectorRecord
@@ -123,7 +123,7 @@ class World:
             vote_code_hash=self.stack.hasher.hash("Ab3!Cd4$Ef5%"),
             identity_digest=digest,
         )
-        DynamoElectorStore(get_settings().electors_table, self.stack.dynamodb).put_roll_record(record)
+        put_roll_record(self.stack.dynamodb, get_settings().electors_table, record)
         if extra:  # lock and quota state are not roll fields: written as the service would
             names = {f"#{k}": k for k in extra}
             values = {f":{k}": _attribute(v) for k, v in extra.items()}

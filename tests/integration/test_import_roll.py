@@ -13,7 +13,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from reassort.adapters.dynamodb import DynamoElectorStore, create_tables
+from local.tables import create_tables
+from reassort.adapters.dynamodb import DynamoElectorStore
 from reassort.config import Settings
 from reassort.domain.hashing import Argon2Profile, SecretHasher
 from tools import import_roll, synthetic_roll

@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
-from reassort.domain.model import AuditEvent, ElectorRecord, FailureOutcome, FcState, LinkRecord
+from reassort.domain.model import AuditEvent, ElectorRecord, FcState, LinkRecord
 from reassort.domain.ports import NotificationError, QuotaConflict
 
 
 class FakeElectors:
     def __init__(self) -> None:
         self.items: dict[str, ElectorRecord] = {}
-        self.lock = threading.Lock()
+        self.mutex = threading.Lock()
 
     def get(self, elector_id: str) -> ElectorRecord | None:
         return self.items.get(elector_id)
@@ -20,19 +20,21 @@ class FakeElectors:
     def put_roll_record(self, record: ElectorRecord) -> None:
         self.items[record.elector_id] = record
 
-    def record_failure(
-        self, elector_id: str, now: float, max_failures: int, lock_seconds: int
-    ) -> FailureOutcome:
-        with self.lock:
+    def reserve_attempt(self, elector_id: str, now: float, max_attempts: int) -> int | None:
+        with self.mutex:
             current = self.items[elector_id]
-            failures = current.failed_attempts + 1
-            if failures < max_failures:
-                self.items[elector_id] = replace(current, failed_attempts=failures)
-                return FailureOutcome(failures, current.locked_until, False)
-            if current.locked_until is not None and current.locked_until > now:
-                return FailureOutcome(failures, current.locked_until, False)
-            self.items[elector_id] = replace(current, failed_attempts=0, locked_until=now + lock_seconds)
-            return FailureOutcome(failures, now + lock_seconds, True)
+            if current.failed_attempts >= max_attempts or current.is_locked(now):
+                return None
+            self.items[elector_id] = replace(current, failed_attempts=current.failed_attempts + 1)
+            return current.failed_attempts + 1
+
+    def lock(self, elector_id: str, now: float, until: float, max_attempts: int) -> bool:
+        with self.mutex:
+            current = self.items[elector_id]
+            if current.failed_attempts < max_attempts or current.is_locked(now):
+                return False
+            self.items[elector_id] = replace(current, failed_attempts=0, locked_until=until)
+            return True
 
     def reset_failures(self, elector_id: str) -> None:
         self.items[elector_id] = replace(self.items[elector_id], failed_attempts=0)
@@ -49,8 +51,15 @@ class FakeLinks:
     def get(self, link_id: str) -> LinkRecord | None:
         return self.items.get(link_id)
 
-    def issue(self, link: LinkRecord, *, quota_version: int, recent_links: dict[str, float]) -> None:
-        with self.electors.lock:
+    def issue(
+        self,
+        link: LinkRecord,
+        *,
+        quota_version: int,
+        recent_links: dict[str, float],
+        reset_failures: bool = False,
+    ) -> None:
+        with self.electors.mutex:
             elector = self.electors.items[link.elector_id]
             if (
                 link.link_id in self.items
@@ -60,11 +69,14 @@ class FakeLinks:
                 raise QuotaConflict()
             self.items[link.link_id] = link
             self.electors.items[link.elector_id] = replace(
-                elector, recent_links=dict(recent_links), quota_version=quota_version + 1
+                elector,
+                recent_links=dict(recent_links),
+                quota_version=quota_version + 1,
+                failed_attempts=0 if reset_failures else elector.failed_attempts,
             )
 
     def revoke(self, link: LinkRecord) -> None:
-        with self.electors.lock:
+        with self.electors.mutex:
             self.items.pop(link.link_id, None)
             elector = self.electors.items[link.elector_id]
             recent = {k: v for k, v in elector.recent_links.items() if k != link.short_id}
@@ -73,7 +85,7 @@ class FakeLinks:
             )
 
     def redeem(self, link: LinkRecord, new_vote_code_hash: str, now: float) -> bool:
-        with self.electors.lock:
+        with self.electors.mutex:
             stored = self.items.get(link.link_id)
             elector = self.electors.items[link.elector_id]
             if stored is None or stored.used_at is not None or stored.expires_at <= now:

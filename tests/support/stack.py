@@ -12,9 +12,10 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
+from local.iam_guard import IamGuard
 from local.lambda_adapter import HttpRequest, LambdaContext, build_event
+from local.tables import create_tables, put_roll_record
 from reassort import wiring
-from reassort.adapters.dynamodb import DynamoElectorStore, create_tables
 from reassort.config import get_settings
 from reassort.domain.hashing import SecretHasher
 from reassort.domain.model import ElectorRecord
@@ -50,7 +51,8 @@ class Reply:
 
 
 class Stack:
-    def __init__(self) -> None:
+    def __init__(self, guard: IamGuard | None = None) -> None:
+        self.guard = guard
         self.dynamodb = boto3.client("dynamodb", region_name=REGION)
         create_tables(self.dynamodb, get_settings())
         boto3.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity=SENDER)
@@ -58,7 +60,9 @@ class Stack:
 
     # -- roll -------------------------------------------------------------------------------
     def add_elector(self, elector: Elector) -> Elector:
-        DynamoElectorStore(get_settings().electors_table, self.dynamodb).put_roll_record(
+        put_roll_record(
+            self.dynamodb,
+            get_settings().electors_table,
             ElectorRecord(
                 elector_id=elector.elector_id,
                 display_name=elector.display_name,
@@ -68,7 +72,7 @@ class Stack:
                 numen_hash=self.hasher.hash(parse_identifier(elector.numen).value) if elector.numen else None,
                 nir_hash=self.hasher.hash(parse_identifier(elector.nir10).value) if elector.nir10 else None,
                 vote_code_hash=self.hasher.hash(elector.vote_code),
-            )
+            ),
         )
         return elector
 
@@ -109,7 +113,9 @@ class Stack:
         if not isinstance(service.clock, FakeClock):
             import time
 
-            service.clock = FakeClock(time.time())
+            wiring.use_clock(FakeClock(time.time()))
+            service = wiring.get_service()
+        assert isinstance(service.clock, FakeClock)
         return service.clock
 
     def call(
@@ -132,7 +138,12 @@ class Stack:
             request_headers.append(("cookie", f"portal_session={session}"))
         payload = raw_body if raw_body is not None else (json.dumps(body) if body is not None else "")
         event = build_event(HttpRequest(method, path, "", request_headers, payload.encode()))
-        result = handler(event, LambdaContext(function_name=module, aws_request_id=str(uuid.uuid4())))
+        context = LambdaContext(function_name=module, aws_request_id=str(uuid.uuid4()))
+        if self.guard is None:
+            result = handler(event, context)
+        else:
+            with self.guard.acting_as(module):
+                result = handler(event, context)
         text = result.get("body") or "{}"
         return Reply(
             status=result["statusCode"],

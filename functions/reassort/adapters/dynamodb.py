@@ -6,9 +6,12 @@ Every state change that must be atomic is one conditional write or one TransactW
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
@@ -17,31 +20,19 @@ from ..domain.model import (
     AuditEvent,
     Channel,
     ElectorRecord,
-    FailureOutcome,
     FcState,
     LinkRecord,
     Method,
 )
 from ..domain.ports import QuotaConflict
 
-if TYPE_CHECKING:
-    from ..config import Settings
-
 log = logging.getLogger(__name__)
 
 # Links and FranceConnect states stay a day past their expiry for investigation, then TTL
 # removes them (expiry itself is always checked in code: TTL may lag by 48 h).
 _TTL_GRACE_SECONDS = 86400
-_ROLL_FIELDS = (
-    "display_name",
-    "pro_email",
-    "question",
-    "answer_hash",
-    "numen_hash",
-    "nir_hash",
-    "vote_code_hash",
-    "identity_digest",
-)
+# TransactWriteItems takes at most 100 items; a request records far fewer.
+_TRANSACTION_LIMIT = 100
 
 
 def _s(value: str) -> dict[str, Any]:
@@ -90,66 +81,58 @@ class DynamoElectorStore:
         ).get("Item")
         return elector_from_item(item) if item else None
 
-    def put_roll_record(self, record: ElectorRecord) -> None:
-        """Upsert the roll fields; lock, quota and link state are left as they are."""
-        sets = ["updated_at = :now"]
-        removes = []
-        values: dict[str, Any] = {":now": _n(int(datetime.now(UTC).timestamp()))}
-        for name in _ROLL_FIELDS:
-            value = getattr(record, name)
-            if value is None:
-                removes.append(name)
-            else:
-                sets.append(f"{name} = :{name}")
-                values[f":{name}"] = _s(value)
-        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        self.client.update_item(
-            TableName=self.table,
-            Key={"elector_id": _s(record.elector_id)},
-            UpdateExpression=expression,
-            ExpressionAttributeValues=values,
-        )
-
-    def record_failure(
-        self, elector_id: str, now: float, max_failures: int, lock_seconds: int
-    ) -> FailureOutcome:
-        item = self.client.update_item(
-            TableName=self.table,
-            Key={"elector_id": _s(elector_id)},
-            UpdateExpression=(
-                "SET failed_attempts = if_not_exists(failed_attempts, :zero) + :one, updated_at = :now"
-            ),
-            ConditionExpression="attribute_exists(elector_id)",
-            ExpressionAttributeValues={":zero": _n(0), ":one": _n(1), ":now": _n(int(now))},
-            ReturnValues="ALL_NEW",
-        )["Attributes"]
-        failures = int(_num(item, "failed_attempts") or 0)
-        if failures < max_failures:
-            return FailureOutcome(failures, _num(item, "locked_until"), just_locked=False)
-        until = now + lock_seconds
+    def reserve_attempt(self, elector_id: str, now: float, max_attempts: int) -> int | None:
         try:
-            # Only the request that crosses the threshold locks, so the alert goes out once.
+            item = self.client.update_item(
+                TableName=self.table,
+                Key={"elector_id": _s(elector_id)},
+                UpdateExpression=(
+                    "SET failed_attempts = if_not_exists(failed_attempts, :zero) + :one, updated_at = :now"
+                ),
+                # The count is taken before the argon2 work: parallel guesses cannot exceed it.
+                ConditionExpression=(
+                    "attribute_exists(elector_id) "
+                    "AND (attribute_not_exists(failed_attempts) OR failed_attempts < :max) "
+                    "AND (attribute_not_exists(locked_until) OR locked_until <= :now)"
+                ),
+                ExpressionAttributeValues={
+                    ":zero": _n(0),
+                    ":one": _n(1),
+                    ":max": _n(max_attempts),
+                    ":now": _n(int(now)),
+                },
+                # Only what was updated: IAM limits this function to its own attributes.
+                ReturnValues="UPDATED_NEW",
+            )["Attributes"]
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return None
+            raise
+        return int(_num(item, "failed_attempts") or 0)
+
+    def lock(self, elector_id: str, now: float, until: float, max_attempts: int) -> bool:
+        try:
             self.client.update_item(
                 TableName=self.table,
                 Key={"elector_id": _s(elector_id)},
                 UpdateExpression="SET locked_until = :until, failed_attempts = :zero, updated_at = :now",
+                # Only the request that used the last attempt locks, and never over a running
+                # lock: the alert e-mail goes out once.
                 ConditionExpression=(
                     "failed_attempts >= :max AND (attribute_not_exists(locked_until) OR locked_until <= :now)"
                 ),
                 ExpressionAttributeValues={
                     ":until": _n(int(until)),
                     ":zero": _n(0),
-                    ":max": _n(max_failures),
+                    ":max": _n(max_attempts),
                     ":now": _n(int(now)),
                 },
             )
         except ClientError as exc:
-            if not _is_conditional_failure(exc):
-                raise
-            current = self.get(elector_id)
-            locked = current.locked_until if current else None
-            return FailureOutcome(failures, locked, just_locked=False)
-        return FailureOutcome(failures, int(until), just_locked=True)
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
 
     def reset_failures(self, elector_id: str) -> None:
         self.client.update_item(
@@ -214,7 +197,14 @@ class DynamoLinkStore:
             used_at=_num(item, "used_at"),
         )
 
-    def issue(self, link: LinkRecord, *, quota_version: int, recent_links: dict[str, float]) -> None:
+    def issue(
+        self,
+        link: LinkRecord,
+        *,
+        quota_version: int,
+        recent_links: dict[str, float],
+        reset_failures: bool = False,
+    ) -> None:
         item = {
             "link_id": _s(link.link_id),
             "elector_id": _s(link.elector_id),
@@ -247,6 +237,7 @@ class DynamoLinkStore:
                             "Key": {"elector_id": _s(link.elector_id)},
                             "UpdateExpression": (
                                 "SET recent_links = :recent, quota_version = :next, updated_at = :now"
+                                + (", failed_attempts = :zero" if reset_failures else "")
                             ),
                             "ConditionExpression": condition,
                             "ExpressionAttributeValues": {
@@ -255,6 +246,7 @@ class DynamoLinkStore:
                                 ":next": _n(quota_version + 1),
                                 ":generation": _n(link.generation),
                                 ":now": _n(int(link.created_at)),
+                                **({":zero": _n(0)} if reset_failures else {}),
                             },
                         }
                     },
@@ -361,6 +353,24 @@ class DynamoFcStateStore:
         )
 
 
+_audit_batch = threading.local()
+
+
+@contextmanager
+def audit_batch() -> Iterator[None]:
+    """Within it (one HTTP request), audit records are kept in memory and written together in
+    one call when it ends, instead of one PutItem each."""
+    _audit_batch.pending = []
+    try:
+        yield
+    finally:
+        pending: list[tuple[DynamoAuditLog, dict[str, Any]]] = _audit_batch.pending
+        _audit_batch.pending = None
+        stores = {id(store): store for store, _ in pending}
+        for key, store in stores.items():
+            store._write([item for owner, item in pending if id(owner) == key])
+
+
 class DynamoAuditLog:
     def __init__(self, table_name: str, retention_days: int, client: Any | None = None) -> None:
         self.table = table_name
@@ -368,6 +378,14 @@ class DynamoAuditLog:
         self.client = client or dynamodb_client()
 
     def record(self, event: AuditEvent) -> None:
+        pending: list[tuple[DynamoAuditLog, dict[str, Any]]] | None = getattr(_audit_batch, "pending", None)
+        item = self._item(event)
+        if pending is None:
+            self._write([item])
+        else:
+            pending.append((self, item))
+
+    def _item(self, event: AuditEvent) -> dict[str, Any]:
         at = datetime.fromtimestamp(event.at, UTC).isoformat(timespec="milliseconds")
         item: dict[str, Any] = {
             "elector_id": _s(event.elector_id),
@@ -382,45 +400,41 @@ class DynamoAuditLog:
             value = getattr(event, name)
             if value:
                 item[name] = _s(value)
+        return item
+
+    def _write(self, items: list[dict[str, Any]]) -> None:
+        # PutItem only, never over an existing record: the functions' role can append to the
+        # trail but not delete from it (BatchWriteItem would also grant deletes).
+        puts = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": item,
+                    "ConditionExpression": "attribute_not_exists(event_key)",
+                }
+            }
+            for item in _distinct_keys(items)
+        ]
         try:
-            self.client.put_item(TableName=self.table, Item=item)
+            if len(puts) == 1:
+                self.client.put_item(**puts[0]["Put"])
+                return
+            for start in range(0, len(puts), _TRANSACTION_LIMIT):
+                self.client.transact_write_items(TransactItems=puts[start : start + _TRANSACTION_LIMIT])
         except ClientError:
             # An audit write must not undo what already happened for the elector; the log
             # line and the error metric tell ops.
-            log.error("audit write failed", extra={"event": event.event, "outcome": event.outcome})
+            log.error("audit write failed", extra={"records": len(items)})
 
 
-def table_definitions(settings: Settings) -> list[dict[str, Any]]:
-    """The key schemas of the four tables, as the CDK app declares them."""
-
-    def table(name: str, keys: list[tuple[str, str]]) -> dict[str, Any]:
-        return {
-            "TableName": name,
-            "KeySchema": [
-                {"AttributeName": k, "KeyType": "HASH" if i == 0 else "RANGE"}
-                for i, (k, _) in enumerate(keys)
-            ],
-            "AttributeDefinitions": [{"AttributeName": k, "AttributeType": t} for k, t in keys],
-            "BillingMode": "PAY_PER_REQUEST",
-        }
-
-    return [
-        table(settings.electors_table, [("elector_id", "S")]),
-        table(settings.links_table, [("link_id", "S")]),
-        table(settings.fc_state_table, [("state_id", "S")]),
-        table(settings.audit_table, [("elector_id", "S"), ("event_key", "S")]),
-    ]
-
-
-def create_tables(client: Any, settings: Settings) -> None:
-    """Create the tables where they do not exist yet (local stack and tests)."""
-    existing = set(client.list_tables().get("TableNames", []))
-    for definition in table_definitions(settings):
-        if definition["TableName"] in existing:
-            continue
-        client.create_table(**definition)
-        if definition["TableName"] != settings.electors_table:
-            client.update_time_to_live(
-                TableName=definition["TableName"],
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"},
-            )
+def _distinct_keys(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A transaction refuses two items with one key: a repeated record gets a numbered key."""
+    seen: dict[tuple[str, str], int] = {}
+    out = []
+    for item in items:
+        key = (item["elector_id"]["S"], item["event_key"]["S"])
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            item = {**item, "event_key": _s(f"{key[1]}#{seen[key]}")}
+        out.append(item)
+    return out

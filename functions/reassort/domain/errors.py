@@ -112,6 +112,23 @@ class AccountLocked(ReassortError):
         return {"locked_until": paris_time(self.locked_until).isoformat(timespec="seconds")}
 
 
+class AttemptsInProgress(ReassortError):
+    """Every remaining attempt is being checked by other requests of the same elector."""
+
+    code = "ATTEMPTS_IN_PROGRESS"
+    status = 429
+    retry_after_seconds = 5
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Plusieurs vérifications sont déjà en cours pour votre compte. Patientez quelques "
+            "secondes, puis réessayez."
+        )
+
+    def extras(self) -> dict[str, Any]:
+        return {"retry_after_seconds": self.retry_after_seconds}
+
+
 class QuotaExceeded(ReassortError):
     code = "QUOTA_EXCEEDED"
     status = 429
@@ -226,6 +243,7 @@ class ErrorCatalogue:
             ProfessionalAddressRefused,
             WrongCredentials,
             AccountLocked,
+            AttemptsInProgress,
             QuotaExceeded,
             ElectionClosed,
             LinkInvalid,

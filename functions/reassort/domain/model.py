@@ -60,13 +60,6 @@ class LinkRecord:
 
 
 @dataclass(frozen=True)
-class FailureOutcome:
-    failed_attempts: int
-    locked_until: float | None
-    just_locked: bool
-
-
-@dataclass(frozen=True)
 class Challenge:
     display_name: str
     question: str

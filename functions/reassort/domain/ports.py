@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from .model import AuditEvent, ElectorRecord, FailureOutcome, FcState, LinkRecord
+from .model import AuditEvent, ElectorRecord, FcState, LinkRecord
 
 
 class QuotaConflict(Exception):
@@ -34,11 +34,20 @@ class IdentityProviderUnavailable(IdentityProviderError):
 class ElectorStore(Protocol):
     def get(self, elector_id: str) -> ElectorRecord | None: ...
 
-    def put_roll_record(self, record: ElectorRecord) -> None: ...
+    def reserve_attempt(self, elector_id: str, now: float, max_attempts: int) -> int | None:
+        """Count one more evaluated attempt before it is evaluated, atomically.
 
-    def record_failure(
-        self, elector_id: str, now: float, max_failures: int, lock_seconds: int
-    ) -> FailureOutcome: ...
+        Returns the attempt's number (1 … max_attempts), or None when the elector is locked or
+        every attempt is already taken (by this request's concurrent siblings).
+        """
+        ...
+
+    def lock(self, elector_id: str, now: float, until: float, max_attempts: int) -> bool:
+        """Lock the elector until ``until`` if the attempts are used up and no lock holds yet.
+
+        Returns True only for the call that set the lock (so the alert goes out once).
+        """
+        ...
 
     def reset_failures(self, elector_id: str) -> None: ...
 
@@ -48,8 +57,16 @@ class ElectorStore(Protocol):
 class LinkStore(Protocol):
     def get(self, link_id: str) -> LinkRecord | None: ...
 
-    def issue(self, link: LinkRecord, *, quota_version: int, recent_links: dict[str, float]) -> None:
-        """Store the link and the elector's new quota entries in one atomic step.
+    def issue(
+        self,
+        link: LinkRecord,
+        *,
+        quota_version: int,
+        recent_links: dict[str, float],
+        reset_failures: bool = False,
+    ) -> None:
+        """Store the link and the elector's new quota entries in one atomic step (and, after a
+        right answer, forget the elector's failed attempts in the same step).
 
         Raises QuotaConflict when the elector's quota_version or link_generation moved.
         """

@@ -21,6 +21,7 @@ from .destinations import (
 )
 from .errors import (
     AccountLocked,
+    AttemptsInProgress,
     ChallengeNotSet,
     ElectionClosed,
     ElectorUnknown,
@@ -29,6 +30,7 @@ from .errors import (
     LinkInvalid,
     ProfessionalAddressRefused,
     QuotaExceeded,
+    ReassortError,
     SendFailed,
     WrongCredentials,
 )
@@ -171,39 +173,60 @@ class ReassortService:
             raise AccountLocked(elector.locked_until or now)
         self._refuse_professional_address(elector, channel, address, request_id, now, Method.CHALLENGE)
 
+        attempt = self.electors.reserve_attempt(elector_id, now, self.rules.max_failed_attempts)
+        if attempt is None:
+            self._refuse_unreserved(elector_id, request_id, now, channel)
+
         # Both verifications always run, whatever the first one says (no timing oracle).
         answer_ok = self.hasher.verify(elector.answer_hash, normalised_answer)
         stored_identifier = elector.numen_hash if parsed.kind == "numen" else elector.nir_hash
         identifier_ok = self.hasher.verify(stored_identifier, parsed.value)
         if not (answer_ok and identifier_ok):
-            self._fail(elector, request_id, now, channel)
+            self._fail(elector, attempt or 0, request_id, now, channel)
 
-        if elector.failed_attempts:
-            self.electors.reset_failures(elector_id)
         self._rehash_if_needed(elector, normalised_answer, parsed.kind, parsed.value)
         self._audit(elector_id, "challenge", "success", request_id, now, channel=channel)
-        return self._issue(elector, channel, address, Method.CHALLENGE, request_id, now)
-
-    def _fail(self, elector: ElectorRecord, request_id: str, now: float, channel: Channel) -> None:
-        outcome = self.electors.record_failure(
-            elector.elector_id, now, self.rules.max_failed_attempts, self.rules.lock_seconds
-        )
-        self._audit(elector.elector_id, "challenge", "wrong_credentials", request_id, now, channel=channel)
-        if outcome.just_locked and outcome.locked_until is not None:
-            self._audit(elector.elector_id, "lock", "locked", request_id, now)
-            alert = messages.lock_alert_email(
-                elector.display_name, outcome.locked_until, self.rules.lock_seconds // 60
+        try:
+            # The attempt counted above is forgotten with the link's own write.
+            return self._issue(
+                elector, channel, address, Method.CHALLENGE, request_id, now, reset_failures=True
             )
-            try:
-                self.notifier.send_email(elector.pro_email, alert.subject, alert.text, alert.html)
-                self._audit(elector.elector_id, "send", "lock_alert_sent", request_id, now, channel="email")
-            except NotificationError:
-                # The lock holds regardless; ops see the failed alert in the audit and metrics.
-                self._audit(elector.elector_id, "send", "lock_alert_failed", request_id, now, channel="email")
-            raise AccountLocked(outcome.locked_until)
-        if outcome.locked_until is not None and outcome.locked_until > now:
-            raise AccountLocked(outcome.locked_until)
-        raise WrongCredentials(max(self.rules.max_failed_attempts - outcome.failed_attempts, 1))
+        except ReassortError:
+            # A right answer must not count as a failure when nothing could be sent.
+            self.electors.reset_failures(elector_id)
+            raise
+
+    def _refuse_unreserved(self, elector_id: str, request_id: str, now: float, channel: Channel) -> None:
+        """No attempt left to evaluate: locked meanwhile, or the last ones are being evaluated."""
+        current = self._elector(elector_id)
+        self._audit(elector_id, "challenge", "locked", request_id, now, channel=channel)
+        if current.is_locked(now):
+            raise AccountLocked(current.locked_until or now)
+        raise AttemptsInProgress()
+
+    def _fail(
+        self, elector: ElectorRecord, attempt: int, request_id: str, now: float, channel: Channel
+    ) -> None:
+        self._audit(elector.elector_id, "challenge", "wrong_credentials", request_id, now, channel=channel)
+        remaining = self.rules.max_failed_attempts - attempt
+        if remaining > 0:
+            raise WrongCredentials(remaining)
+        until = now + self.rules.lock_seconds
+        if not self.electors.lock(elector.elector_id, now, until, self.rules.max_failed_attempts):
+            # Another request locked first and sent the alert.
+            current = self._elector(elector.elector_id)
+            raise AccountLocked(
+                current.locked_until if current.locked_until and current.is_locked(now) else until
+            )
+        self._audit(elector.elector_id, "lock", "locked", request_id, now)
+        alert = messages.lock_alert_email(elector.display_name, until, self.rules.lock_seconds // 60)
+        try:
+            self.notifier.send_email(elector.pro_email, alert.subject, alert.text, alert.html)
+            self._audit(elector.elector_id, "send", "lock_alert_sent", request_id, now, channel="email")
+        except NotificationError:
+            # The lock holds regardless; ops see the failed alert in the audit and metrics.
+            self._audit(elector.elector_id, "send", "lock_alert_failed", request_id, now, channel="email")
+        raise AccountLocked(until)
 
     def _rehash_if_needed(self, elector: ElectorRecord, answer: str, kind: str, identifier: str) -> None:
         updates: dict[str, str] = {}
@@ -247,6 +270,8 @@ class ReassortService:
         method: Method,
         request_id: str,
         now: float,
+        *,
+        reset_failures: bool = False,
     ) -> IssuedLink:
         self._quota_entries(elector, now, request_id, method)  # refuse before any send
         masked = mask_phone(address) if channel is Channel.SMS else mask_email(address)
@@ -260,7 +285,7 @@ class ReassortService:
         self._audit(elector.elector_id, "send", "information_sent", request_id, now, channel="email")
 
         token = encode_token(self.random.token_bytes(TOKEN_BYTES))
-        link = self._store_link(elector, token, channel, method, request_id, now)
+        link = self._store_link(elector, token, channel, method, request_id, now, reset_failures)
         url = messages.link_url(self.rules.public_base_url, token)
         minutes = self.rules.link_ttl_seconds // 60
         try:
@@ -306,6 +331,7 @@ class ReassortService:
         method: Method,
         request_id: str,
         now: float,
+        reset_failures: bool,
     ) -> LinkRecord:
         link_id = link_digest(self.link_key, token)
         current = elector
@@ -322,7 +348,12 @@ class ReassortService:
             )
             recent[link.short_id] = now
             try:
-                self.links.issue(link, quota_version=current.quota_version, recent_links=recent)
+                self.links.issue(
+                    link,
+                    quota_version=current.quota_version,
+                    recent_links=recent,
+                    reset_failures=reset_failures,
+                )
                 return link
             except QuotaConflict:
                 current = self._elector(current.elector_id)  # a concurrent request won: read again
