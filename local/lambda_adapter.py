@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -245,7 +246,19 @@ class LambdaRouter:
         )
         route = f"{request.method.upper()} {request.path}"
         started = time.perf_counter()
-        result, cpu = self._pool(module).submit(invoke, event, context).result()
+        pool = self._pool(module)
+        try:
+            result, cpu = pool.submit(invoke, event, context).result()
+        except BrokenProcessPool:
+            # The function failed to initialise or its environment died: API Gateway answers
+            # 503 and Lambda starts a fresh environment for the next request.
+            with self._pool_lock:
+                if self._pools.get(module) is pool:
+                    del self._pools[module]
+            pool.shutdown(wait=False, cancel_futures=True)
+            return error_response(
+                503, "SERVICE_UNAVAILABLE", "Ce service n'est pas disponible pour le moment."
+            )
         busy = time.perf_counter() - started
         with self._stats_lock:
             for counters in (self._stats[function_name], self._route_stats.setdefault(route, [0, 0.0, 0.0])):

@@ -59,7 +59,9 @@ from .ports import (
 
 TOKEN_BYTES = 32
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
-_ISSUE_ATTEMPTS = 3
+# Each conflict means another request of the elector stored (or revoked) a link, so the quota
+# fills within a few rounds: enough attempts for every slot plus revocations in between.
+_ISSUE_EXTRA_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -335,7 +337,7 @@ class ReassortService:
     ) -> LinkRecord:
         link_id = link_digest(self.link_key, token)
         current = elector
-        for _ in range(_ISSUE_ATTEMPTS):
+        for _ in range(self.rules.link_quota + _ISSUE_EXTRA_ATTEMPTS):
             recent = self._quota_entries(current, now, request_id, method)
             link = LinkRecord(
                 link_id=link_id,
