@@ -50,7 +50,7 @@ def initialise(module: str, setup: dict[str, Any]) -> None:
 
         from local.iam_guard import IamGuard
 
-        guard = IamGuard.from_file(Path(policies), fixed_function=module)
+        guard = IamGuard.from_file(Path(policies), fixed_function=module.partition(".")[0])
         boto3.setup_default_session()
         guard.install(boto3.DEFAULT_SESSION)
         guard.on_denial = _report_denial

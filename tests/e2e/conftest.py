@@ -23,13 +23,52 @@ def _ensure_web_assets() -> None:
         subprocess.run([sys.executable, "-m", "local.web_assets"], cwd=ROOT, check=True)
 
 
+PARALLEL_ROLL = BUILD / "e2e-parallel-roll.csv"
+PARALLEL_SECRETS = BUILD / "e2e-parallel-secrets.csv"
+
+
+def _parallel_roll() -> None:
+    """Electors of their own for the parallel HTTP tests (they lock and spend quotas)."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.synthetic_roll",
+            "--count",
+            "40",
+            "--pool",
+            "2",
+            "--prefix",
+            "P",
+            "--out",
+            str(PARALLEL_ROLL),
+            "--secrets",
+            str(PARALLEL_SECRETS),
+            "--argon2-memory-kib",
+            "1024",
+            "--argon2-time-cost",
+            "1",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    """One local stack for the whole session, on a free port, showing new codes for 3 s."""
+    """One local stack for the whole session, on a free port, showing new codes for 3 s, every
+    AWS call of its functions checked against their synthesized IAM policies."""
+    from infra.policy_export import DEFAULT_OUT, load_or_synthesize
+
     if not (ROOT / "node_modules" / "@gouvfr" / "dsfr").is_dir():
         pytest.fail("node_modules is missing: run `make node` (npm ci --ignore-scripts)")
     _ensure_web_assets()
     BUILD.mkdir(exist_ok=True)
+    load_or_synthesize(DEFAULT_OUT)
+    denials = BUILD / "e2e-iam-denials.txt"
+    denials.unlink(missing_ok=True)
+    _parallel_roll()
     ready = BUILD / "e2e-stack.json"
     ready.unlink(missing_ok=True)
     log_path = BUILD / "e2e-stack.log"
@@ -37,18 +76,32 @@ def stack() -> Iterator[Stack]:
         **os.environ,
         "CODE_DISPLAY_SECONDS": str(DISPLAY_SECONDS),
         "PYTHONUNBUFFERED": "1",
+        "LOCAL_IAM_POLICIES": str(DEFAULT_OUT),
+        "LOCAL_IAM_DENIALS": str(denials),
     }
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "LINK_TTL_SECONDS", "STAGE"):
         env.pop(name, None)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "local", "--port", "0", "--ready-file", str(ready)],
+            [
+                sys.executable,
+                "-m",
+                "local",
+                "--port",
+                "0",
+                "--ready-file",
+                str(ready),
+                "--workers-per-function",
+                "4",
+                "--roll",
+                str(PARALLEL_ROLL),
+            ],
             cwd=ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while not ready.is_file():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
@@ -70,6 +123,8 @@ def stack() -> Iterator[Stack]:
         process.kill()
         pytest.fail("local stack did not stop on SIGINT")
     assert code == 0, log_path.read_text(errors="replace")[-4000:]
+    refused = denials.read_text(encoding="utf-8") if denials.is_file() else ""
+    assert not refused, f"AWS would refuse these calls of the functions:\n{refused}"
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import boto3
@@ -309,7 +310,7 @@ def test_given_fifty_parallel_redemptions_of_one_link_then_exactly_one_code_ever
         for _ in range(ROUNDS):
             elector_id = engine.new_elector()
             token = engine.link(elector_id)
-            results = at_once(pool, [lambda: engine.service.redeem_link(token, "r")] * 50)
+            results = at_once(pool, [partial(engine.service.redeem_link, token, "r")] * 50)
             codes = [r.vote_code for r in results if not isinstance(r, Exception)]
             assert len(codes) == 1, f"{len(codes)} codes for one link"
             assert all(isinstance(r, LinkInvalid) for r in results if isinstance(r, Exception))
@@ -324,8 +325,8 @@ def test_given_two_sibling_links_redeemed_twenty_five_times_each_then_exactly_on
         for _ in range(ROUNDS):
             elector_id = engine.new_elector()
             first, second = engine.link(elector_id), engine.link(elector_id)
-            calls = [lambda: engine.service.redeem_link(first, "r")] * 25
-            calls += [lambda: engine.service.redeem_link(second, "r")] * 25
+            calls = [partial(engine.service.redeem_link, first, "r")] * 25
+            calls += [partial(engine.service.redeem_link, second, "r")] * 25
             results = at_once(pool, calls)
             codes = [r.vote_code for r in results if not isinstance(r, Exception)]
             assert len(codes) == 1, f"{len(codes)} codes for two sibling links"
@@ -342,7 +343,7 @@ def test_given_twenty_parallel_wrong_answers_then_five_are_evaluated_and_one_ale
             elector_id = engine.new_elector()
             engine.audit.events.clear()
             engine.notifier.sent.clear()
-            results = at_once(pool, [lambda: engine.request(elector_id, answer="faux")] * 20)
+            results = at_once(pool, [partial(engine.request, elector_id, answer="faux")] * 20)
             evaluated = [
                 e
                 for e in engine.audit.events
@@ -363,7 +364,8 @@ def test_given_twelve_parallel_link_requests_then_five_links_every_round(engine:
             results = at_once(
                 pool,
                 [
-                    lambda n=n: engine.service.issue_link(
+                    partial(
+                        engine.service.issue_link,
                         elector_id,
                         channel=Channel.EMAIL,
                         destination=f"irene{n}@gmail.com",
