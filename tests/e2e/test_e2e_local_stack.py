@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import re
+import socket
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -151,3 +153,46 @@ def test_given_the_journeys_then_no_link_token_reached_the_server_log(stack: Sta
     assert "GET /reassort/code-vote" in log or not tokens
     for token in tokens:
         assert token not in log
+
+
+def _raw_request(stack: Stack, data: bytes, *, timeout: float = 10) -> bytes:
+    host, port = stack.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as conn:
+        conn.sendall(data)
+        chunks = []
+        while True:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if b"\r\n\r\n" in b"".join(chunks) and b"content-length: 0" in b"".join(chunks).lower():
+                break
+        return b"".join(chunks)
+
+
+def test_given_hostile_connections_then_the_next_request_is_served_at_once(stack: Stack) -> None:
+    host, port = stack.base_url.removeprefix("http://").split(":")
+    # A slow client: headers never finished, held open while others are served.
+    slow = socket.create_connection((host, int(port)), timeout=10)
+    slow.sendall(b"POST /api/links/check HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+    try:
+        oversize = b"x" * (70 * 1024)
+        answer = _raw_request(
+            stack,
+            b"POST /api/links/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(oversize)}\r\nConnection: close\r\n\r\n".encode()
+            + oversize,
+        )
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+        assert b"PAYLOAD_TOO_LARGE" in answer
+        bad_length = _raw_request(
+            stack,
+            b"POST /api/links/check HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\nConnection: close\r\n\r\n",
+        )
+        assert bad_length.split(b" ", 2)[1] in (b"400", b"411"), bad_length[:200]
+        started = time.monotonic()
+        with urllib.request.urlopen(stack.url("/reassort/"), timeout=10) as page:  # noqa: S310 - loopback
+            assert page.status == 200
+        assert time.monotonic() - started < 2
+    finally:
+        slow.close()
