@@ -110,6 +110,7 @@ def bench_requests(n: int) -> dict[str, Any]:
             "STAGE": "local",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_METRICS_DISABLED": "true",
             "LINK_QUOTA": "50",
             "PUBLIC_BASE_URL": "https://reassort.bench.gouv.fr",
             "MAIL_FROM": "no-reply@bench.gouv.fr",
@@ -212,6 +213,7 @@ def bench_requests(n: int) -> dict[str, Any]:
             assert call(challenge_handler, "/api/reassort/challenge", body, sessions[i])["statusCode"] == 202
         challenge_times: list[float] = []
         challenge_own: list[float] = []
+        challenge_pairs: list[float] = []
         calls_before = calls["n"]
         for i in range(n):
             emulated = emulator.seconds
@@ -221,6 +223,8 @@ def bench_requests(n: int) -> dict[str, Any]:
             challenge_times.append(elapsed)
             challenge_own.append(elapsed - (emulator.seconds - emulated))
             assert result["statusCode"] == 202, result
+            # The floor right after the request, under the same machine load.
+            challenge_pairs.append(elapsed / sum(timed(lambda: hasher.verify(answer_hash, "reponse"), 2)))
         challenge_calls = (calls["n"] - calls_before) / n
         backend = ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-3"]
         tokens = [token_in(m.body) for m in backend.sent_messages if "Procéder" in m.subject]
@@ -228,6 +232,7 @@ def bench_requests(n: int) -> dict[str, Any]:
             call(redeem_handler, "/api/links/redeem", {"token": token})
         redeem_times: list[float] = []
         redeem_own: list[float] = []
+        redeem_pairs: list[float] = []
         calls_before = calls["n"]
         for token in tokens[:n]:
             emulated = emulator.seconds
@@ -237,6 +242,7 @@ def bench_requests(n: int) -> dict[str, Any]:
             redeem_times.append(elapsed)
             redeem_own.append(elapsed - (emulator.seconds - emulated))
             assert result["statusCode"] == 200, result
+            redeem_pairs.append(elapsed / timed(lambda: hasher.hash("Ab3!Cd4$Ef5%"), 1)[0])
         redeem_calls = (calls["n"] - calls_before) / n
 
         verify_times = timed(lambda: hasher.verify(answer_hash, "reponse"), 2 * n)
@@ -251,9 +257,14 @@ def bench_requests(n: int) -> dict[str, Any]:
         "argon2_hash": summary(hash_times),
         "challenge": {
             **route_figures(challenge_times, challenge_own, challenge_floor),
+            "paired_ratio_median": statistics.median(challenge_pairs),
             "aws_calls": challenge_calls,
         },
-        "redeem": {**route_figures(redeem_times, redeem_own, redeem_floor), "aws_calls": redeem_calls},
+        "redeem": {
+            **route_figures(redeem_times, redeem_own, redeem_floor),
+            "paired_ratio_median": statistics.median(redeem_pairs),
+            "aws_calls": redeem_calls,
+        },
     }
 
 
