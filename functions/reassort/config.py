@@ -1,14 +1,14 @@
-"""Settings, read once per container from the environment and validated."""
+"""Settings, read once per container from the environment (pydantic-settings) and validated."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .domain.hashing import Argon2Profile
 from .domain.service import Rules
@@ -26,9 +26,12 @@ def parse_instant(value: str | None) -> float | None:
     return moment.timestamp()
 
 
-class Settings(BaseModel):
-    stage: Literal["local", "test", "dev", "recette", "prod"] = "local"
-    aws_region: str = "eu-west-3"
+class Settings(BaseSettings):
+    """Each field is read from the environment variable of the same name in capitals."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    stage: Literal["local", "dev", "recette", "prod"] = "local"
     electors_table: str = "reassort-electors"
     links_table: str = "reassort-links"
     fc_state_table: str = "reassort-fc-state"
@@ -75,8 +78,10 @@ class Settings(BaseModel):
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-        values = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
+        """From the process environment, or only from `environ` when given (tests, tools)."""
+        if environ is None:
+            return cls()
+        values = {name: environ[name.upper()] for name in cls.model_fields if name.upper() in environ}
         return cls.model_validate(values)
 
     def rules(self) -> Rules:
@@ -101,4 +106,4 @@ class Settings(BaseModel):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings.from_env()
+    return Settings()
