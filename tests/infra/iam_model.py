@@ -72,18 +72,30 @@ def _excludes(not_resource: Any, target: Any) -> bool:
     return isinstance(target, dict) or (isinstance(target, str) and ":sns:" in target)
 
 
-def _conditions_allow(conditions: dict[str, Any], attributes: set[str] | None) -> bool:
+def _conditions_allow(
+    conditions: dict[str, Any], attributes: set[str] | None, return_values: str | None
+) -> bool:
     for operator, keys in conditions.items():
         for key, allowed in keys.items():
             if operator == "ForAllValues:StringEquals" and key == "dynamodb:Attributes":
                 if attributes is None or not attributes <= set(_as_tuple(allowed)):
+                    return False
+            elif operator == "StringEqualsIfExists" and key == "dynamodb:ReturnValues":
+                if return_values is not None and return_values not in _as_tuple(allowed):
                     return False
             else:
                 raise AssertionError(f"condition {operator} {key} not modelled")
     return True
 
 
-def is_allowed(grants: list[Grant], action: str, target: Any, *, attributes: set[str] | None = None) -> bool:
+def is_allowed(
+    grants: list[Grant],
+    action: str,
+    target: Any,
+    *,
+    attributes: set[str] | None = None,
+    return_values: str | None = None,
+) -> bool:
     """Whether some grant allows `action` on `target` (touching `attributes`, for DynamoDB)."""
     for grant in grants:
         if not any(_action_matches(pattern, action) for pattern in grant.actions):
@@ -93,7 +105,7 @@ def is_allowed(grants: list[Grant], action: str, target: Any, *, attributes: set
                 continue
         elif not any(_resource_matches(resource, target) for resource in grant.resources):
             continue
-        if _conditions_allow(grant.conditions, attributes):
+        if _conditions_allow(grant.conditions, attributes, return_values):
             return True
     return False
 

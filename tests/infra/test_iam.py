@@ -47,6 +47,29 @@ def test_given_the_challenge_functions_when_writing_the_vote_code_then_iam_refus
     )
 
 
+@pytest.mark.parametrize("function", ["request_reassort", "redeem", "fc_callback"])
+def test_given_an_attribute_limited_role_when_asking_for_the_whole_item_back_then_iam_refuses(
+    prod: SynthesizedStage, function: str
+) -> None:
+    grants = grants_of(prod, function)
+    electors = table_ref(prod, "electors")
+    for whole in ("ALL_NEW", "ALL_OLD"):
+        assert not is_allowed(
+            grants,
+            "dynamodb:UpdateItem",
+            electors,
+            attributes={"elector_id", "updated_at"},
+            return_values=whole,
+        )
+    assert is_allowed(
+        grants,
+        "dynamodb:UpdateItem",
+        electors,
+        attributes={"elector_id", "updated_at"},
+        return_values="UPDATED_NEW",
+    )
+
+
 def test_given_redeem_when_writing_electors_then_only_the_code_and_generation_are_writable(
     prod: SynthesizedStage,
 ) -> None:

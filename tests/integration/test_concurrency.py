@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -51,7 +52,8 @@ def before_own_write(operation: str, compete: Callable[[], None], *, matching: s
     def hook(params: dict[str, Any], **_: Any) -> None:
         if fired["n"] == 0 and matching in repr(params):
             fired["n"] += 1
-            compete()
+            # Another container: outside this handler's context (and its IAM identity).
+            contextvars.Context().run(compete)
 
     wiring.get_dynamodb().meta.events.register(f"before-parameter-build.dynamodb.{operation}", hook)
     return fired
@@ -73,10 +75,11 @@ def redeemed_by_competitor(stack: Stack, elector_id: str, link_id: str, generati
     stack.dynamodb.update_item(
         TableName=settings.electors_table,
         Key={"elector_id": {"S": elector_id}},
-        UpdateExpression="SET vote_code_hash = :h, link_generation = :g",
+        UpdateExpression="SET vote_code_hash = :h, link_generation = :g ADD quota_version :one",
         ExpressionAttributeValues={
             ":h": {"S": stack.hasher.hash("Competitor!23")},
             ":g": {"N": str(generation + 1)},
+            ":one": {"N": "1"},
         },
     )
 
@@ -147,6 +150,25 @@ def test_given_two_sibling_links_when_the_other_is_redeemed_first_then_this_one_
     assert reply.status == 410
     assert stack.vote_code_accepted(marie.elector_id, "Competitor!23")
     assert stack.elector_item(marie.elector_id)["link_generation"]["N"] == "1"
+
+
+def test_given_a_redemption_while_a_link_is_issued_then_the_new_link_is_bound_to_the_new_generation(
+    stack: Stack, marie: Elector
+) -> None:
+    assert stack.challenge(marie).status == 202
+    first = links_in_outbox(stack)[-1]
+    redeemed: list[int] = []
+    fired = before_own_write(
+        "TransactWriteItems",
+        lambda: redeemed.append(stack.redeem(first).status),  # the real redemption, elsewhere
+        matching="recent_links",
+    )
+
+    assert stack.challenge(marie, destination="marie.autre@gmail.com").status == 202
+
+    assert fired["n"] == 1 and redeemed == [200]
+    second = links_in_outbox(stack)[-1]
+    assert stack.redeem(second).status == 200
 
 
 def competing_link(stack: Stack, elector_id: str, short_id: str) -> Callable[[], None]:

@@ -94,7 +94,10 @@ class FakeLinks:
                 return False
             self.items[link.link_id] = replace(stored, used_at=now)
             self.electors.items[link.elector_id] = replace(
-                elector, vote_code_hash=new_vote_code_hash, link_generation=link.generation + 1
+                elector,
+                vote_code_hash=new_vote_code_hash,
+                link_generation=link.generation + 1,
+                quota_version=elector.quota_version + 1,
             )
             return True
 

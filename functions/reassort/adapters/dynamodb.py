@@ -215,12 +215,9 @@ class DynamoLinkStore:
             "expires_at": _n(int(link.expires_at)),
             "ttl": _n(int(link.expires_at) + _TTL_GRACE_SECONDS),
         }
-        condition = " AND ".join(
-            [
-                _generation_condition(quota_version, "quota_version", ":version"),
-                _generation_condition(link.generation, "link_generation", ":generation"),
-            ]
-        )
+        # Every issue, revocation and redemption moves quota_version: an unchanged version means
+        # the quota entries read and the link generation read are both still current.
+        condition = _generation_condition(quota_version, "quota_version", ":version")
         try:
             self.client.transact_write_items(
                 TransactItems=[
@@ -244,7 +241,6 @@ class DynamoLinkStore:
                                 ":recent": {"M": {k: _n(int(v)) for k, v in recent_links.items()}},
                                 ":version": _n(quota_version),
                                 ":next": _n(quota_version + 1),
-                                ":generation": _n(link.generation),
                                 ":now": _n(int(link.created_at)),
                                 **({":zero": _n(0)} if reset_failures else {}),
                             },
@@ -299,7 +295,7 @@ class DynamoLinkStore:
                             "Key": {"elector_id": _s(link.elector_id)},
                             "UpdateExpression": (
                                 "SET vote_code_hash = :hash, link_generation = :next, "
-                                "code_changed_at = :now, updated_at = :now"
+                                "code_changed_at = :now, updated_at = :now ADD quota_version :one"
                             ),
                             "ConditionExpression": _generation_condition(
                                 link.generation, "link_generation", ":generation"
@@ -307,6 +303,7 @@ class DynamoLinkStore:
                             "ExpressionAttributeValues": {
                                 ":hash": _s(new_vote_code_hash),
                                 ":next": _n(link.generation + 1),
+                                ":one": _n(1),
                                 ":generation": _n(link.generation),
                                 ":now": _n(int(now)),
                             },
@@ -360,12 +357,13 @@ _audit_batch = threading.local()
 def audit_batch() -> Iterator[None]:
     """Within it (one HTTP request), audit records are kept in memory and written together in
     one call when it ends, instead of one PutItem each."""
+    outer = getattr(_audit_batch, "pending", None)
     _audit_batch.pending = []
     try:
         yield
     finally:
         pending: list[tuple[DynamoAuditLog, dict[str, Any]]] = _audit_batch.pending
-        _audit_batch.pending = None
+        _audit_batch.pending = outer
         stores = {id(store): store for store, _ in pending}
         for key, store in stores.items():
             store._write([item for owner, item in pending if id(owner) == key])

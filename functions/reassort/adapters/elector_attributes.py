@@ -11,15 +11,15 @@ from __future__ import annotations
 
 ELECTORS_KEY = "elector_id"
 
-# request_reassort and fc_callback: failures and lock, quota entries and their version, the
-# link generation a new link is bound to (condition only), rehash of the secrets.
+# request_reassort and fc_callback: failures and lock, quota entries and their version (which
+# every redemption also moves, so a new link is never bound to a stale generation), rehash of
+# the secrets. Never the vote code nor the link generation.
 CHALLENGE_FUNCTION = frozenset(
     {
         "failed_attempts",
         "locked_until",
         "recent_links",
         "quota_version",
-        "link_generation",
         "answer_hash",
         "numen_hash",
         "nir_hash",
@@ -27,5 +27,8 @@ CHALLENGE_FUNCTION = frozenset(
     }
 )
 
-# redeem: the vote code and the generation that revokes every sibling link.
-REDEEM_FUNCTION = frozenset({"vote_code_hash", "link_generation", "code_changed_at", "updated_at"})
+# redeem: the vote code, the generation that revokes every sibling link, and the quota version
+# (so that a link issued concurrently is read again against the new generation).
+REDEEM_FUNCTION = frozenset(
+    {"vote_code_hash", "link_generation", "quota_version", "code_changed_at", "updated_at"}
+)
