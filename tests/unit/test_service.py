@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from reassort.domain.errors import (
@@ -179,21 +181,31 @@ def test_a_failed_alert_email_still_locks() -> None:
     assert ("send", "lock_alert_failed") in world.audit.outcomes()
 
 
-def test_both_hashes_are_always_verified() -> None:
-    world = World()
-    calls: list[str | None] = []
-    original = world.hasher.verify
+def test_given_no_nir_on_record_when_one_is_typed_then_the_same_argon2_work_is_done() -> None:
+    """The CPU spent, not the calls made: skipping the argon2 work for an identifier the roll
+    does not hold would tell, by timing, whether an elector has a NIR on record."""
+    import statistics
+    import time
 
-    def spy(stored: str | None, secret: str) -> bool:
-        calls.append(stored)
-        return original(stored, secret)
+    world = World(max_failed_attempts=50)
+    world.hasher = SecretHasher(Argon2Profile(memory_kib=4096, time_cost=3, parallelism=1))
+    world.service.hasher = world.hasher
+    for name in ("answer_hash", "numen_hash"):
+        value = "besancon" if name == "answer_hash" else "12E3456789ABC"
+        world.electors.items["E1"] = replace(world.electors.items["E1"], **{name: world.hasher.hash(value)})
 
-    world.hasher.verify = spy  # type: ignore[method-assign]
-    with pytest.raises(WrongCredentials):
-        world.request(answer="lyon")
-    with pytest.raises(WrongCredentials):
-        world.request(identifier="1850275123")  # a NIR the roll does not hold
-    assert len(calls) == 4
+    def cpu_of(**typed: object) -> float:
+        started = time.process_time()
+        with pytest.raises(WrongCredentials):
+            world.request(**typed)
+        return time.process_time() - started
+
+    on_record, absent = [], []
+    for _ in range(7):
+        on_record.append(cpu_of(identifier="12E3456789ABC", answer="lyon"))  # NUMEN held, wrong answer
+        absent.append(cpu_of(identifier="1850275123"))  # a NIR the roll does not hold
+    ratio = statistics.median(absent) / statistics.median(on_record)
+    assert 0.75 < ratio < 1.33, f"absent NIR costs {ratio:.2f}× a NUMEN on record"
 
 
 def test_quota_counts_the_last_24_hours() -> None:
