@@ -7,6 +7,8 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError
 
 from local.dynamodb_engine import DynamoEngine, EngineUnavailable
 
