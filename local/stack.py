@@ -38,6 +38,7 @@ from local.server import (  # noqa: E402
     make_server,
     redirect,
 )
+from local.supervision import supervision_routes  # noqa: E402
 
 log = logging.getLogger("local")
 
@@ -270,6 +271,7 @@ class LocalStack:
             ("GET", "/local/demo.json"): self._demo,
             ("GET", "/local/clock"): self._clock,
             ("POST", "/local/clock"): self._clock,
+            **supervision_routes(),
         }
 
     def _session(self, request: HttpRequest) -> str | None:
