@@ -21,7 +21,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from .service_functions import ServiceFunctions
 from .stages import StageConfig
@@ -196,7 +196,7 @@ class Supervision(Construct):
     def _acknowledge_wildcards(
         self, stack: Stack, digester_role: iam.Role, pages_bucket: s3.IBucket, config: StageConfig
     ) -> None:
-        def logical_id(construct: Construct) -> str:
+        def logical_id(construct: IConstruct) -> str:
             return stack.get_logical_id(cast(s3.CfnBucket, construct.node.default_child))
 
         journal, pages = logical_id(self.bucket), logical_id(pages_bucket)
