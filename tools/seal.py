@@ -135,8 +135,9 @@ def collect_aws(target: Target, pages_bucket: str | None = None) -> dict[str, An
                 environment = variables
             layers = {}
             for layer in config.get("Layers", []):
-                content = lam.get_layer_version_by_arn(Arn=layer["Arn"]).get("Content", {})
-                layers[layer["Arn"].split(":")[-2]] = content.get("CodeSha256")
+                layer_name, _, version = layer["Arn"].rpartition(":")
+                content = lam.get_layer_version(LayerName=layer_name, VersionNumber=int(version)).get("Content", {})
+                layers[layer_name.rsplit(":", 1)[-1]] = content.get("CodeSha256")
             entries[f"functions/{name}"] = {
                 "code_sha256": config.get("CodeSha256"),
                 "layers_sha256": layers,
