@@ -136,7 +136,9 @@ def collect_aws(target: Target, pages_bucket: str | None = None) -> dict[str, An
             layers = {}
             for layer in config.get("Layers", []):
                 layer_name, _, version = layer["Arn"].rpartition(":")
-                content = lam.get_layer_version(LayerName=layer_name, VersionNumber=int(version)).get("Content", {})
+                content = lam.get_layer_version(LayerName=layer_name, VersionNumber=int(version)).get(
+                    "Content", {}
+                )
                 layers[layer_name.rsplit(":", 1)[-1]] = content.get("CodeSha256")
             entries[f"functions/{name}"] = {
                 "code_sha256": config.get("CodeSha256"),

@@ -81,7 +81,9 @@ def test_given_a_deployed_stage_when_sealed_then_code_layer_settings_tables_and_
     manifest = _seal(deployed["pages"])
     entries = manifest["entries"]
     function = entries["functions/reassort-dev-request-reassort"]
-    assert function["code_sha256"] and list(function["layers_sha256"].values())[0]
+    assert function["code_sha256"] and function["layers_sha256"] == {
+        "deps": function["layers_sha256"]["deps"]
+    }
     assert entries["settings"]["settings"]["link_ttl_seconds"] == 3600
     assert entries["settings"]["rules"]["link_ttl_seconds"] == 3600
     assert entries["tables/reassort-dev-links"]["ttl_attribute"] == "ttl"
