@@ -92,6 +92,7 @@ class ServiceStack(Stack):
             pages_bucket=self.web.web_bucket,
             access_log_bucket=self.web.log_bucket,
             dashboard=self.monitoring.dashboard,
+            alarm_topic=self.monitoring.topic,
         )
 
         CfnOutput(self, "DistributionDomainName", value=self.web.distribution.distribution_domain_name)

@@ -14,6 +14,7 @@ from typing import cast
 
 from aws_cdk import Acknowledgment, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Token, Validations
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -21,6 +22,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
 from .service_functions import ServiceFunctions
@@ -49,6 +51,7 @@ class Supervision(Construct):
         pages_bucket: s3.IBucket,
         access_log_bucket: s3.IBucket,
         dashboard: cloudwatch.Dashboard,
+        alarm_topic: sns.ITopic | None = None,
         close_grace_seconds: int = 1800,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -188,6 +191,19 @@ class Supervision(Construct):
         self._acknowledge_wildcards(stack, role, pages_bucket, config)
 
         self._dashboard(dashboard, config)
+        if alarm_topic is not None:
+            alarm = cloudwatch.Alarm(
+                self,
+                "DigesterErrors",
+                alarm_name=f"{prefix}-JournalDigesterErrors",
+                alarm_description="The journal digester failed: records wait longer for their digest",
+                metric=self.digester.metric_errors(period=Duration.minutes(15), statistic="Sum"),
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(cw_actions.SnsAction(alarm_topic))
         CfnOutput(self, "PagesBucketName", key="PagesBucketName", value=pages_bucket.bucket_name)
         CfnOutput(self, "JournalBucketName", key="JournalBucketName", value=self.bucket.bucket_name)
         CfnOutput(self, "JournalKeyArn", key="JournalKeyArn", value=self.key.key_arn)

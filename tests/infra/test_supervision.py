@@ -104,3 +104,8 @@ def test_given_the_dashboard_then_it_has_the_bureau_figures_per_hour_and_per_day
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     assert "Chiffres du bureau de vote" in body
     assert "bin(1h)" in body and "bin(1d)" in body
+
+
+def test_given_the_digester_failing_then_an_alarm_goes_to_the_alarm_topic(prod: SynthesizedStage) -> None:
+    alarm = _one(prod, "AWS::CloudWatch::Alarm", AlarmName="reassort-prod-JournalDigesterErrors")
+    assert alarm["Threshold"] == 1 and alarm["AlarmActions"]

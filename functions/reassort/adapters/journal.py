@@ -37,12 +37,19 @@ class DynamoAuditSource:
 
     def records_between(self, start_ms: int, end_ms: int) -> Iterable[Item]:
         start = "0" if start_ms <= 0 else _iso(start_ms)
-        for segment in range(self.segments):
-            yield from self._scan(
-                FilterExpression="event_key >= :start AND event_key < :end",
-                ExpressionAttributeValues={":start": {"S": start}, ":end": {"S": _iso(end_ms)}},
-                **({"Segment": segment, "TotalSegments": self.segments} if self.segments > 1 else {}),
-            )
+        query = {
+            "FilterExpression": "event_key >= :start AND event_key < :end",
+            "ExpressionAttributeValues": {":start": {"S": start}, ":end": {"S": _iso(end_ms)}},
+        }
+        if self.segments <= 1:
+            return list(self._scan(**query))
+        from concurrent.futures import ThreadPoolExecutor
+
+        def segment(number: int) -> list[Item]:
+            return list(self._scan(Segment=number, TotalSegments=self.segments, **query))
+
+        with ThreadPoolExecutor(max_workers=self.segments) as pool:
+            return [item for part in pool.map(segment, range(self.segments)) for item in part]
 
     def all_records(self) -> Iterator[Item]:
         yield from self._scan()
