@@ -161,11 +161,18 @@ def collect_aws(target: Target, pages_bucket: str | None = None) -> dict[str, An
     else:
         entries["pages"] = "introuvable"
     if environment:
+        from pydantic import ValidationError
+
         from reassort.config import Settings
 
-        entries["settings"] = sealed_settings(
-            Settings.from_env({k: v for k, v in environment.items() if not SECRET_NAME.search(k)})
-        )
+        try:
+            entries["settings"] = sealed_settings(
+                Settings.from_env({k: v for k, v in environment.items() if not SECRET_NAME.search(k)})
+            )
+        except ValidationError as exc:  # the functions would refuse to start: seal what is there
+            entries["settings"] = {"invalides": sorted(str(e["loc"]) for e in exc.errors())}
+    else:
+        entries["settings"] = "introuvable"
     entries.update(_tables(target.client("dynamodb"), prefix))
     entries["waf"] = _waf(target, f"{prefix}edge")
     entries["throttles"] = _throttles(target, f"{prefix}api")

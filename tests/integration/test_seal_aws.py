@@ -68,7 +68,14 @@ def deployed(stack: object) -> dict[str, str]:
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="reassort-dev-pages", CreateBucketConfiguration={"LocationConstraint": REGION})
     s3.put_object(Bucket="reassort-dev-pages", Key="reassort/code-vote.html", Body=b"<html>code</html>")
-    return {"pages": "reassort-dev-pages"}
+    api = boto3.client("apigatewayv2", region_name=REGION)
+    api_id = api.create_api(Name="reassort-dev-api", ProtocolType="HTTP")["ApiId"]
+    api.create_stage(
+        ApiId=api_id,
+        StageName="$default",
+        DefaultRouteSettings={"ThrottlingBurstLimit": 40, "ThrottlingRateLimit": 20.0},
+    )
+    return {"pages": "reassort-dev-pages", "api": api_id}
 
 
 def _seal(pages: str) -> dict:
@@ -87,6 +94,7 @@ def test_given_a_deployed_stage_when_sealed_then_code_layer_settings_tables_and_
     assert entries["settings"]["settings"]["link_ttl_seconds"] == 3600
     assert entries["settings"]["rules"]["link_ttl_seconds"] == 3600
     assert entries["tables/reassort-dev-links"]["ttl_attribute"] == "ttl"
+    assert entries["throttles"]["$default"]["default"]["ThrottlingRateLimit"] == 20.0
     assert "pages/reassort/code-vote.html" in entries
     assert manifest["digest"] == manifest_digest("dev", entries)
     assert differences(manifest, _seal(deployed["pages"])) == []
@@ -117,3 +125,13 @@ def test_given_a_sealed_stage_when_a_setting_a_page_or_the_code_changes_then_eac
     found = differences(sealed, _seal(deployed["pages"]))
     assert "modifié : pages/reassort/code-vote.html" in found
     assert any("code_sha256" in f for f in found)
+
+    api = boto3.client("apigatewayv2", region_name=REGION)
+    api.delete_stage(ApiId=deployed["api"], StageName="$default")  # moto has no update_stage
+    api.create_stage(
+        ApiId=deployed["api"],
+        StageName="$default",
+        DefaultRouteSettings={"ThrottlingBurstLimit": 4000, "ThrottlingRateLimit": 2000.0},
+    )
+    found = differences(sealed, _seal(deployed["pages"]))
+    assert any(f.startswith("modifié : throttles") and "ThrottlingRateLimit" in f for f in found), found
