@@ -130,6 +130,7 @@ class Supervision(Construct):
                 "AUDIT_TABLE": tables.audit.table_name,
                 "JOURNAL_BUCKET": self.bucket.bucket_name,
                 "JOURNAL_KEY_ID": self.key.key_arn,
+                "ELECTION_OPENS_AT": config.election_opens_at,
                 "ELECTION_CLOSES_AT": config.election_closes_at,
                 "CLOSE_GRACE_SECONDS": str(close_grace_seconds),
                 "JOURNAL_SETTLE_SECONDS": str(SETTLE_SECONDS),

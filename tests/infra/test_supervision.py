@@ -67,6 +67,10 @@ def test_given_the_digester_then_it_runs_alone_on_a_schedule_with_only_scan_sign
     digester = _one(prod, "AWS::Lambda::Function", Handler="journal_digest.handler.lambda_handler")
     assert digester["ReservedConcurrentExecutions"] == 1
     env = digester["Environment"]["Variables"]
+    from reassort.config import Settings
+
+    settings = Settings.from_env({k: v for k, v in env.items() if isinstance(v, str)})
+    assert settings.stage == "prod" and settings.close_grace_seconds == 1800
     assert env["ELECTION_CLOSES_AT"] == "2026-12-08T17:00:00" and env["CLOSE_GRACE_SECONDS"] == "1800"
     rules = [r["Properties"] for r in prod.resources("AWS::Events::Rule").values()]
     assert any(r.get("ScheduleExpression") == "rate(5 minutes)" for r in rules)
