@@ -292,7 +292,8 @@ def print_report(report: Report, fingerprint: str) -> None:
     lag = report.lag_summary()
     if lag["max_s"] is not None:
         print(
-            f"Délai entre un enregistrement et son condensé : moyen {lag['mean_s']} s, max {lag['max_s']} s."
+            f"Délai entre un enregistrement et son condensé : moyen {lag['mean_s']} s, "
+            f"95 % sous {lag['p95_s']} s, max {lag['max_s']} s."
         )
     if report.final_sequence is not None:
         print(f"Condensé final : n° {report.final_sequence}, empreinte {report.final_body_sha256}")

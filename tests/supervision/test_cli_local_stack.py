@@ -143,6 +143,7 @@ def test_given_a_rehearsal_when_digested_exported_and_tampered_then_verify_repor
     )
     code, out = _run(journal_cli.main, ["verify", str(export)], capsys)
     assert code == 0 and "CONFORME" in out
+    assert "Délai entre un enregistrement et son condensé" in out
 
     dynamodb = boto3.client(
         "dynamodb",
