@@ -19,13 +19,13 @@ from reassort.adapters.journal import DynamoAuditSource
 from reassort.config import parse_instant
 from reassort.journal.figures import compute, to_text
 
-from .seal import FrenchHelpFormatter, _french
+from .seal import FrenchArgumentParser, FrenchHelpFormatter, _french
 from .supervision_target import resolve
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _french(
-        argparse.ArgumentParser(
+        FrenchArgumentParser(
             prog="reassort-figures", description=__doc__, formatter_class=FrenchHelpFormatter
         )
     )

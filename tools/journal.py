@@ -28,6 +28,7 @@ from reassort.journal.digests import SignedDigest, iso_ms
 from reassort.journal.records import record_order
 from reassort.journal.verify import Report, public_key_fingerprint, verify_journal
 
+from .seal import FrenchArgumentParser, FrenchHelpFormatter, _french
 from .supervision_target import Target, resolve
 
 RECORDS_FILE = "records.jsonl"
@@ -44,26 +45,6 @@ ALIASES = {
 }
 
 
-class FrenchHelpFormatter(argparse.RawDescriptionHelpFormatter):
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=32)
-
-    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None) -> None:
-        super().add_usage(usage, actions, groups, prefix or "utilisation : ")
-
-
-def _french(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    for group in parser._action_groups:  # argparse's own headings, in French
-        if group.title in {"options", "optional arguments"}:
-            group.title = "options"
-        elif group.title == "positional arguments":
-            group.title = "arguments"
-    for action in parser._actions:
-        if action.dest == "help":
-            action.help = "afficher cette aide et quitter"
-    return parser
-
-
 def _target_options(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--local", metavar="URL", help="pile locale en cours (ex. http://127.0.0.1:8000)")
@@ -75,7 +56,7 @@ def _target_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _french(
-        argparse.ArgumentParser(
+        FrenchArgumentParser(
             prog="reassort-journal",
             description=__doc__,
             formatter_class=FrenchHelpFormatter,

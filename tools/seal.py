@@ -24,7 +24,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .supervision_target import Target, resolve
 
@@ -263,6 +263,32 @@ class FrenchHelpFormatter(argparse.RawDescriptionHelpFormatter):
         super().add_usage(usage, actions, groups, prefix or "utilisation : ")
 
 
+_ARGPARSE_FRENCH = (
+    (re.compile(r"^the following arguments are required: (.*)$"), "arguments obligatoires manquants : {0}"),
+    (re.compile(r"^unrecognized arguments: (.*)$"), "arguments inconnus : {0}"),
+    (
+        re.compile(r"^argument (.*?): invalid choice: (.*?) \(choose from (.*)\)$"),
+        "argument {0} : choix {1} invalide (possibles : {2})",
+    ),
+    (re.compile(r"^argument (.*?): not allowed with argument (.*)$"), "argument {0} : incompatible avec {1}"),
+    (re.compile(r"^argument (.*?): expected one argument$"), "argument {0} : une valeur attendue"),
+    (re.compile(r"^argument (.*?): invalid (\w+) value: (.*)$"), "argument {0} : valeur {2} invalide"),
+)
+
+
+class FrenchArgumentParser(argparse.ArgumentParser):
+    """argparse with its usage errors in French (exit status 2, as argparse)."""
+
+    def error(self, message: str) -> NoReturn:
+        for pattern, french in _ARGPARSE_FRENCH:
+            match = pattern.match(message)
+            if match:
+                message = french.format(*match.groups())
+                break
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog} : erreur : {message}\n")
+
+
 def _french(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     for group in parser._action_groups:
         if group.title in {"options", "optional arguments"}:
@@ -277,7 +303,7 @@ def _french(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _french(
-        argparse.ArgumentParser(
+        FrenchArgumentParser(
             prog="reassort-seal",
             description=__doc__,
             formatter_class=FrenchHelpFormatter,

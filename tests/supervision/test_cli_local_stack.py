@@ -204,3 +204,10 @@ def test_given_a_rehearsal_when_the_figures_are_read_then_page_json_and_cli_agre
     code, out = _run(figures_cli.main, ["--local", local_stack.base_url, "--json"], capsys)
     assert code == 0 and json.loads(out)["totals"] == data["totals"]
     assert elector["elector_id"] not in page and elector["elector_id"] not in out
+
+
+def test_given_a_wrong_command_line_when_parsed_then_the_error_is_in_french(capsys) -> None:
+    with pytest.raises(SystemExit) as done:
+        journal_cli.main(["verify"])
+    assert done.value.code == 2
+    assert "erreur : arguments obligatoires manquants : DOSSIER" in capsys.readouterr().err
