@@ -14,6 +14,7 @@ from .sending import EmailSending, SmsSettings
 from .service_functions import ServiceFunctions, retention_days
 from .service_secret import ServiceSecret
 from .stages import StageConfig
+from .supervision import Supervision
 from .tables import ServiceTables
 from .web_distribution import WebDistribution
 
@@ -82,6 +83,17 @@ class ServiceStack(Stack):
             configuration_set_name=self.email.configuration_set_name,
         )
         self._add_roll_import()
+        self.supervision = Supervision(
+            self,
+            "Supervision",
+            config=config,
+            tables=self.tables,
+            functions=self.functions,
+            pages_bucket=self.web.web_bucket,
+            access_log_bucket=self.web.log_bucket,
+            dashboard=self.monitoring.dashboard,
+            alarm_topic=self.monitoring.topic,
+        )
 
         CfnOutput(self, "DistributionDomainName", value=self.web.distribution.distribution_domain_name)
         CfnOutput(self, "PublicBaseUrl", value=config.public_base_url)

@@ -109,6 +109,9 @@ class StageConfig:
     lockout_alarm_threshold: int = 50
     identity_mismatch_alarm_threshold: int = 20
     error_rate_alarm_percent: int = 2
+    # Journal (infra/supervision.py): digest interval, and how long Object Lock keeps each digest.
+    journal_interval_minutes: int = 5
+    journal_retention_days: int = 7
 
     @property
     def is_production(self) -> bool:
@@ -164,6 +167,7 @@ STAGES: dict[str, StageConfig] = {
         # About 75 000 SMS at the expected peak of reissues, at roughly 0.08 USD each.
         sms_monthly_spend_limit_usd=8000,
         log_retention_days=400,
+        journal_retention_days=400,
     ),
 }
 

@@ -37,6 +37,7 @@ from local.server import (  # noqa: E402
     json_response,
     redirect,
 )
+from local.supervision import supervision_routes  # noqa: E402
 
 log = logging.getLogger("local")
 
@@ -301,6 +302,7 @@ class LocalStack:
             ("GET", "/local/demo.json"): self._demo,
             ("GET", "/local/clock"): self._clock,
             ("POST", "/local/clock"): self._clock,
+            **supervision_routes(),
         }
 
     def _session(self, request: HttpRequest) -> str | None:

@@ -440,6 +440,74 @@ def to_json(res: Result) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
+# Audit records each call of a route writes (functions/reassort/domain: service.py, franceconnect.py).
+AUDIT_RECORDS_PER_CALL: dict[str, float] = {
+    "GET /api/reassort/challenge": 0,
+    "POST /api/reassort/challenge (accepted)": 3,  # challenge success, information sent, link sent
+    "POST /api/reassort/challenge (refused)": 1,  # wrong credentials (a lock adds 2 more, rare)
+    "GET /api/fc/login": 1,  # login started
+    "GET /api/fc/callback": 3,  # identity matched, information sent, link sent
+    "GET /api/fc/logout-return": 0,
+    "POST /api/links/check": 1,
+    "POST /api/links/redeem": 1,
+}
+
+
+@dataclass(frozen=True)
+class JournalInputs:
+    """The signed journal (infra/supervision.py). Prices: USD list prices, check the day's."""
+
+    interval_minutes: float = 5
+    settle_seconds: float = 120
+    audit_item_bytes: float = 360  # measured: a link_sent record in DynamoDB JSON
+    digest_bytes_per_record: float = 138  # measured: one [locator, hash] pair in the digest
+    digest_cpu_ms_per_record: float = 0.1  # measured here: 100 000 records hashed, sorted, signed in 9.5 s
+    scan_mb_per_s: float = 10  # estimate: one DynamoDB Scan stream, 1 MB pages
+    digester_memory_mb: int = 512
+    retention_months: float = 13
+    kms_sign_usd: float = 0.15 / 10_000  # aws.amazon.com/kms/pricing: asymmetric (non-RSA-2048) requests
+    kms_key_month_usd: float = 1.0
+    s3_put_usd: float = 0.005 / 1000
+    s3_list_usd: float = 0.005 / 1000
+    s3_gb_month_usd: float = 0.024
+
+
+def journal_cost(inputs: Inputs, journal: JournalInputs | None = None) -> dict[str, float]:
+    """Cost of the journal over the election, per 100 000 reissues, and the record-to-digest lag.
+
+    Each run scans the whole audit table (it is keyed by elector), so the read cost grows with the
+    table: with linear growth the average run reads half of the final table."""
+    j = journal or JournalInputs()
+    per_reissue = requests_per_reissue(inputs)
+    records_per_reissue = sum(n * AUDIT_RECORDS_PER_CALL.get(route, 0) for route, n in per_reissue.items())
+    records = records_per_reissue * inputs.reissues
+    runs = inputs.window_days * HOURS_PER_DAY * 60 / j.interval_minutes
+    average_table_bytes = records * j.audit_item_bytes / 2
+    rru = runs * math.ceil(average_table_bytes / 4096)  # strongly consistent scan: 1 RRU per 4 KB
+    scan_seconds = average_table_bytes / (j.scan_mb_per_s * 1e6)
+    run_seconds = scan_seconds + records / runs * j.digest_cpu_ms_per_record / 1000 + 0.2
+    gb_s = runs * run_seconds * j.digester_memory_mb / 1024
+    digest_gb = records * j.digest_bytes_per_record / 1e9
+    costs = {
+        "dynamodb_scan": rru * inputs.dynamodb_rru_usd,
+        "lambda": runs * inputs.lambda_request_usd + gb_s * inputs.lambda_arm_gb_s_usd,
+        "kms": runs * j.kms_sign_usd + j.kms_key_month_usd * math.ceil(j.retention_months),
+        "s3": runs * (j.s3_put_usd + j.s3_list_usd) + digest_gb * j.s3_gb_month_usd * j.retention_months,
+    }
+    total = sum(costs.values())
+    last_run_seconds = 2 * scan_seconds + 0.2
+    return {
+        **{f"{name}_usd": cost for name, cost in costs.items()},
+        "total_usd": total,
+        "per_100k_reissues_usd": total * 100_000 / inputs.reissues if inputs.reissues else 0.0,
+        "audit_records": records,
+        "digests": runs,
+        # a record waits for the end of its period, the settling delay, then the run
+        "lag_mean_s": j.interval_minutes * 60 / 2 + j.settle_seconds + run_seconds,
+        "lag_max_s": j.interval_minutes * 60 + j.settle_seconds + last_run_seconds,
+    }
+
+
 def _parse_set(values: Sequence[str], base: Inputs) -> Inputs:
     changes: dict[str, object] = {}
     types = {f.name: f.type for f in dataclasses.fields(Inputs)}
@@ -459,6 +527,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override an input")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--inputs", action="store_true", help="print the inputs and their sources")
+    parser.add_argument("--journal", action="store_true", help="cost and lag of the signed audit journal")
     args = parser.parse_args(argv)
     inputs = Inputs()
     if args.reissues is not None:
@@ -466,6 +535,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     inputs = _parse_set(args.set, inputs)
     if args.inputs:
         print(inputs_markdown(inputs))
+        return 0
+    if args.journal:
+        print(json.dumps(journal_cost(inputs), indent=2))
         return 0
     res = model(inputs)
     print(to_json(res) if args.json else to_markdown(res))

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     local_secrets: str | None = None
     election_opens_at: str | None = None
     election_closes_at: str | None = None
+    close_grace_seconds: int = Field(1800, ge=0, le=7200)
     link_ttl_seconds: int = Field(3600, ge=60, le=86400)
     code_display_seconds: int = Field(120, ge=1, le=600)
     max_failed_attempts: int = Field(5, ge=1, le=20)
@@ -98,6 +99,7 @@ class Settings(BaseSettings):
             ),
             opens_at=parse_instant(self.election_opens_at),
             closes_at=parse_instant(self.election_closes_at),
+            close_grace_seconds=self.close_grace_seconds,
         )
 
     def argon2_profile(self) -> Argon2Profile:

@@ -73,6 +73,7 @@ def test_given_monitoring_then_each_risk_has_an_alarm(prod: SynthesizedStage) ->
         for kind in ("ErrorRate", "Throttles")
     }
     expected |= {f"{t}-Throttles" for t in ("Electors", "Links", "FcState", "Audit")}
+    expected |= {"JournalDigesterErrors"}
     assert names == expected
 
 

@@ -229,9 +229,15 @@ def test_window_is_enforced_on_every_use_case() -> None:
     world.request()
     token = world.last_token()
     world.clock.value = 1_796_000_200.0
+    with pytest.raises(ElectionClosed):
+        world.request()
+    # a link issued before the close stays usable during the grace, not after it
+    world.clock.value = 1_796_000_200.0 + 1800
     for call in (world.service.check_link, world.service.redeem_link):
         with pytest.raises(ElectionClosed):
             call(token, "r")  # type: ignore[operator]
+    world.clock.value = 1_796_000_200.0 + 1799
+    assert world.service.check_link(token, "r") == 120
 
 
 def test_professional_domain_refused_on_the_shared_issue_path() -> None:

@@ -76,6 +76,8 @@ class Rules:
     professional_domains: tuple[str, ...] = ()
     opens_at: float | None = None
     closes_at: float | None = None
+    # After the close, a link issued before it can still be redeemed this long (docs/supervision.md).
+    close_grace_seconds: int = 1800
 
 
 def link_digest(key: bytes, token: str) -> str:
@@ -365,21 +367,31 @@ class ReassortService:
     # -- the link page ----------------------------------------------------------------------
     def check_link(self, token: str, request_id: str) -> int:
         now = self.clock.now()
-        self.check_window(now)
-        link = self._usable_link(token, now)
+        link = self._link_in_window(token, now)
         self._audit(link.elector_id, "link_check", "valid", request_id, now, method=link.method.value)
         return self.rules.display_seconds
 
     def redeem_link(self, token: str, request_id: str) -> NewVoteCode:
         now = self.clock.now()
-        self.check_window(now)
-        link = self._usable_link(token, now)
+        link = self._link_in_window(token, now)
         code = generate_vote_code(self.random)
         if not self.links.redeem(link, self.hasher.hash(code), now):
             self._audit(link.elector_id, "redeem", "lost_race", request_id, now)
             raise LinkInvalid()
         self._audit(link.elector_id, "redeem", "success", request_id, now, method=link.method.value)
         return NewVoteCode(vote_code=code, display_seconds=self.rules.display_seconds)
+
+    def _link_in_window(self, token: str, now: float) -> LinkRecord:
+        """During the vote, any usable link. After the close and for `close_grace_seconds`, only a
+        link issued before the close: an elector authenticated on the voting system before the
+        close may still finish voting, and may need the code that link gives."""
+        closes = self.rules.closes_at
+        if closes is not None and closes <= now < closes + self.rules.close_grace_seconds:
+            link = self._usable_link(token, now)
+            if link.created_at < closes:
+                return link
+        self.check_window(now)
+        return self._usable_link(token, now)
 
     def _usable_link(self, token: str, now: float) -> LinkRecord:
         if not is_token_shaped(token):
