@@ -91,8 +91,9 @@ def settings_json(_request: HttpRequest) -> HttpResponse:
         200,
         {
             "stage": "local",
-            "region": settings.aws_region,
+            "region": os.environ.get("AWS_REGION", "eu-west-3"),
             "moto_url": os.environ.get("AWS_ENDPOINT_URL", ""),
+            "dynamodb_url": os.environ.get("AWS_ENDPOINT_URL_DYNAMODB", ""),
             "audit_table": settings.audit_table,
             "journal_bucket": JOURNAL_BUCKET,
             "journal_key_alias": JOURNAL_KEY_ALIAS,

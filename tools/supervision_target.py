@@ -38,6 +38,8 @@ class Target:
     election_closes_at: str | None
     close_grace_seconds: int
     endpoint_url: str | None = None
+    # The local stack's DynamoDB is its own engine (dynoxide), not moto.
+    dynamodb_endpoint_url: str | None = None
     local_url: str | None = None
     local_settings: dict[str, Any] = field(default_factory=dict)
     _session: Any = None
@@ -63,7 +65,9 @@ class Target:
 
     def client(self, service: str, region: str | None = None) -> Any:
         kwargs: dict[str, Any] = {"region_name": region or self.region}
-        if self.endpoint_url:
+        if service == "dynamodb" and self.dynamodb_endpoint_url:
+            kwargs["endpoint_url"] = self.dynamodb_endpoint_url
+        elif self.endpoint_url:
             kwargs["endpoint_url"] = self.endpoint_url
         return self.session().client(service, **kwargs)
 
@@ -101,6 +105,7 @@ def local_target(url: str) -> Target:
         election_closes_at=data.get("election_closes_at"),
         close_grace_seconds=int(data.get("close_grace_seconds", 1800)),
         endpoint_url=str(data["moto_url"]),
+        dynamodb_endpoint_url=data.get("dynamodb_url") or None,
         local_url=base,
         local_settings=dict(data.get("settings", {})),
     )
@@ -119,6 +124,7 @@ def aws_target(stage: str, *, bucket: str | None = None, region: str | None = No
         election_closes_at=config.election_closes_at,
         close_grace_seconds=1800,
         endpoint_url=os.environ.get("AWS_ENDPOINT_URL"),
+        dynamodb_endpoint_url=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"),
     )
     if not target.bucket:
         account = target.client("sts").get_caller_identity()["Account"]

@@ -70,10 +70,10 @@ def test_given_a_link_issued_before_the_close_when_redeemed_after_the_grace_then
 
 def _journal(stack: Stack) -> tuple[Target, object]:
     kms, s3 = boto3.client("kms", region_name=REGION), boto3.client("s3", region_name=REGION)
-    key_id = ensure_local_journal("test", kms, s3, BUCKET)
     settings = get_settings()
+    key_id = ensure_local_journal(settings.stage, kms, s3, BUCKET)
     target = Target(
-        stage="test",
+        stage=settings.stage,
         region=REGION,
         audit_table=settings.audit_table,
         bucket=BUCKET,
@@ -163,7 +163,8 @@ def test_given_the_digester_function_when_scheduled_then_it_writes_the_next_dige
     kms = boto3.client("kms", region_name=REGION)
     monkeypatch.setenv("JOURNAL_BUCKET", BUCKET)
     monkeypatch.setenv(
-        "JOURNAL_KEY_ID", kms.describe_key(KeyId="alias/reassort-test-journal")["KeyMetadata"]["KeyId"]
+        "JOURNAL_KEY_ID",
+        kms.describe_key(KeyId=f"alias/reassort-{get_settings().stage}-journal")["KeyMetadata"]["KeyId"],
     )
     monkeypatch.setenv("JOURNAL_SETTLE_SECONDS", "0")
     time.sleep(0.01)

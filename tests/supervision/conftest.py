@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 class LocalStackProcess:
     base_url: str
     moto_url: str
+    dynamodb_url: str
     electors: list[dict[str, Any]]
     process: subprocess.Popen[bytes]
 
@@ -88,7 +89,9 @@ def _start(tmp: Path, extra_env: dict[str, str]) -> LocalStackProcess:
             )
         time.sleep(0.1)
     summary = json.loads(ready.read_text(encoding="utf-8"))
-    return LocalStackProcess(summary["base_url"], summary["moto_url"], summary["electors"], process)
+    return LocalStackProcess(
+        summary["base_url"], summary["moto_url"], summary["dynamodb_url"], summary["electors"], process
+    )
 
 
 def _stop(stack: LocalStackProcess) -> None:

@@ -147,7 +147,7 @@ def test_given_a_rehearsal_when_digested_exported_and_tampered_then_verify_repor
 
     dynamodb = boto3.client(
         "dynamodb",
-        endpoint_url=local_stack.moto_url,
+        endpoint_url=local_stack.dynamodb_url,
         region_name="eu-west-3",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
