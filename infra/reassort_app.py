@@ -17,11 +17,18 @@ FEATURE_FLAGS = {
 }
 
 
+CROSS_STACK_REFERENCES = "@aws-cdk/core:defaultCrossStackReferences"
+
+
 class ReassortStage(Stage):
     """One deployable stage: `<name>-edge` (us-east-1) then `<name>-service` (the stage's region)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
         super().__init__(scope, construct_id)
+        # The edge stack (us-east-1) hands the WAF and certificate ARNs over by Fn::GetStackOutput:
+        # a strong cross-region reference (ExportWriter/ExportReader custom resources) fails with
+        # "Exports cannot be updated" as soon as the certificate, the domain or the web ACL changes.
+        self.node.set_context(CROSS_STACK_REFERENCES, "weak")
         self.config = config
         self.edge = EdgeStack(self, "edge", config=config, stack_name=f"{config.resource_prefix}-edge")
         self.service = ServiceStack(

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from .. import deadline
 from ..domain.model import (
     AuditEvent,
     Channel,
@@ -76,7 +76,9 @@ def _generation_condition(generation: int, name: str, placeholder: str) -> str:
 
 
 def dynamodb_client() -> Any:
-    return boto3.client("dynamodb")
+    """Attempts bounded to 1 s to connect and 2 s to read (botocore's default is 60 s each),
+    3 in all, none started past the request's deadline."""
+    return deadline.aws_client("dynamodb", deadline.DYNAMODB_TIMEOUTS)
 
 
 class DynamoElectorStore:
@@ -215,6 +217,9 @@ class DynamoLinkStore:
         )
 
     def issue(self, link: LinkRecord, *, quota_version: int, recent_links: dict[str, float]) -> None:
+        # A stored link must be sent, or revoked if the send fails: never store one that the
+        # request has no time left to do either for.
+        deadline.require(deadline.LINK_ISSUE_RESERVE_SECONDS, "link issue")
         item = {
             "link_id": _s(link.link_id),
             "elector_id": _s(link.elector_id),
