@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from aws_cdk import Environment, Stack
+from aws_cdk import ArnFormat, Environment, RemovalPolicy, Stack
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from .service_functions import retention_days
 from .stages import StageConfig
 
 CLOUDFRONT_REGION = "us-east-1"
@@ -37,12 +40,67 @@ def _path_starts_with(prefix: str) -> wafv2.CfnWebACL.StatementProperty:
     )
 
 
-def _rate_rule(name: str, priority: int, limit: int, path_prefix: str | None) -> wafv2.CfnWebACL.RuleProperty:
-    statement: dict[str, Any] = {
-        "limit": limit,
-        "aggregate_key_type": "IP",
-        "evaluation_window_sec": RATE_WINDOW_SECONDS,
-    }
+# What an elector's page shows when a rate rule blocks (web/assets/js/api.js reads `message`).
+RATE_LIMITED_BODY_KEY = "rate_limited"
+RATE_LIMITED_BODY = {
+    "code": "RATE_LIMITED",
+    "message": (
+        "Le service reçoit actuellement beaucoup de demandes depuis votre réseau. "
+        "Patientez quelques minutes puis réessayez."
+    ),
+}
+# The portal session cookie: one elector's journey, whatever address their school shares.
+SESSION_COOKIE = "portal_session"
+# Redacted from the WAF logs: the query string (FranceConnect `code` and `state`), the session
+# cookie and any bearer token. Link tokens travel in a fragment or a body, which WAF never logs.
+REDACTED_HEADERS = ("cookie", "authorization")
+
+
+def _rate_action(count_only: bool) -> wafv2.CfnWebACL.RuleActionProperty:
+    if count_only:
+        return wafv2.CfnWebACL.RuleActionProperty(count={})
+    return wafv2.CfnWebACL.RuleActionProperty(
+        block=wafv2.CfnWebACL.BlockActionProperty(
+            custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                response_code=429,
+                custom_response_body_key=RATE_LIMITED_BODY_KEY,
+                response_headers=[
+                    wafv2.CfnWebACL.CustomHTTPHeaderProperty(
+                        name="Retry-After", value=str(RATE_WINDOW_SECONDS)
+                    )
+                ],
+            )
+        )
+    )
+
+
+def _rate_rule(
+    name: str,
+    priority: int,
+    limit: int,
+    path_prefix: str | None,
+    *,
+    count_only: bool,
+    per_session: bool = False,
+) -> wafv2.CfnWebACL.RuleProperty:
+    statement: dict[str, Any] = {"limit": limit, "evaluation_window_sec": RATE_WINDOW_SECONDS}
+    if per_session:
+        # Address and portal session together: teachers behind one academy NAT each get their own
+        # budget. A request without the cookie is not counted here (the per-IP rule still is).
+        statement["aggregate_key_type"] = "CUSTOM_KEYS"
+        statement["custom_keys"] = [
+            wafv2.CfnWebACL.RateBasedStatementCustomKeyProperty(ip={}),
+            wafv2.CfnWebACL.RateBasedStatementCustomKeyProperty(
+                cookie=wafv2.CfnWebACL.RateLimitCookieProperty(
+                    name=SESSION_COOKIE,
+                    text_transformations=[
+                        wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")
+                    ],
+                )
+            ),
+        ]
+    else:
+        statement["aggregate_key_type"] = "IP"
     if path_prefix:
         statement["scope_down_statement"] = _path_starts_with(path_prefix)
     return wafv2.CfnWebACL.RuleProperty(
@@ -51,11 +109,7 @@ def _rate_rule(name: str, priority: int, limit: int, path_prefix: str | None) ->
         statement=wafv2.CfnWebACL.StatementProperty(
             rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(**statement)
         ),
-        action=wafv2.CfnWebACL.RuleActionProperty(
-            block=wafv2.CfnWebACL.BlockActionProperty(
-                custom_response=wafv2.CfnWebACL.CustomResponseProperty(response_code=429)
-            )
-        ),
+        action=_rate_action(count_only),
         visibility_config=_visibility(name),
     )
 
@@ -75,12 +129,29 @@ def _managed_rule(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
 
 
 def web_acl_rules(config: StageConfig) -> list[wafv2.CfnWebACL.RuleProperty]:
-    """Reputation list first, then per-IP rates on the routes that hash or send, then the rest."""
+    """Reputation list first, then rates on the routes that hash or send (per journey, and per
+    address sized for a school's shared NAT), then the API as a whole; pages and assets are
+    outside every per-IP budget. `waf_count_only` (rehearsal) counts instead of blocking."""
+    count = config.waf_count_only
     return [
         _managed_rule(MANAGED_RULE_GROUPS[0], 0),
-        _rate_rule("RateChallengePerIp", 10, config.waf_challenge_limit_per_ip, "/api/reassort/challenge"),
-        _rate_rule("RateLinksPerIp", 11, config.waf_links_limit_per_ip, "/api/links/"),
-        _rate_rule("RateAllPerIp", 12, config.waf_global_limit_per_ip, None),
+        _rate_rule(
+            "RateChallengePerSession",
+            9,
+            config.waf_challenge_limit_per_session,
+            "/api/reassort/challenge",
+            count_only=count,
+            per_session=True,
+        ),
+        _rate_rule(
+            "RateChallengePerIp",
+            10,
+            config.waf_challenge_limit_per_ip,
+            "/api/reassort/challenge",
+            count_only=count,
+        ),
+        _rate_rule("RateLinksPerIp", 11, config.waf_links_limit_per_ip, "/api/links/", count_only=count),
+        _rate_rule("RateApiPerIp", 12, config.waf_global_limit_per_ip, "/api/", count_only=count),
         _managed_rule(MANAGED_RULE_GROUPS[1], 20),
         _managed_rule(MANAGED_RULE_GROUPS[2], 21),
     ]
@@ -103,9 +174,15 @@ class EdgeStack(Stack):
             scope="CLOUDFRONT",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             rules=web_acl_rules(config),
+            custom_response_bodies={
+                RATE_LIMITED_BODY_KEY: wafv2.CfnWebACL.CustomResponseBodyProperty(
+                    content=json.dumps(RATE_LIMITED_BODY, ensure_ascii=False), content_type="APPLICATION_JSON"
+                )
+            },
             visibility_config=_visibility(f"{config.resource_prefix}-edge"),
         )
         self.web_acl_arn = self.web_acl.attr_arn
+        self._log_requests(config)
         if config.certificate_arn:
             self.certificate_arn = config.certificate_arn
         else:
@@ -117,3 +194,39 @@ class EdgeStack(Stack):
                 validation=acm.CertificateValidation.from_dns(),
             )
             self.certificate_arn = certificate.certificate_arn
+
+    def _log_requests(self, config: StageConfig) -> None:
+        """Every request the WAF sees (the access log of the service), personal fields redacted.
+
+        CloudFront's standard logs always record the query string, so they are off; this log
+        replaces them. The group name must start with `aws-waf-logs-`.
+        """
+        group = logs.LogGroup(
+            self,
+            "WafLogs",
+            log_group_name=f"aws-waf-logs-{config.resource_prefix}",
+            retention=retention_days(config.log_retention_days),
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+            if config.is_production
+            else RemovalPolicy.DESTROY,
+        )
+        redacted = [wafv2.CfnLoggingConfiguration.FieldToMatchProperty(query_string={})]
+        redacted += [
+            wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": name})
+            for name in REDACTED_HEADERS
+        ]
+        wafv2.CfnLoggingConfiguration(
+            self,
+            "WafLogging",
+            resource_arn=self.web_acl.attr_arn,
+            log_destination_configs=[
+                Stack.of(self).format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name=f"aws-waf-logs-{config.resource_prefix}",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
+            redacted_fields=redacted,
+        ).node.add_dependency(group)
+

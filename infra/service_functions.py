@@ -43,6 +43,7 @@ def function_environment(
     tables: ServiceTables,
     secret: secretsmanager.ISecret,
     configuration_set_name: str,
+    origin_secret: secretsmanager.ISecret | None = None,
 ) -> dict[str, str]:
     """Environment of docs/architecture.md; identical for the three functions."""
     base_url = config.public_base_url
@@ -86,6 +87,9 @@ def function_environment(
     }
     if config.fc_client_id:
         environment["FC_CLIENT_ID"] = config.fc_client_id
+    if origin_secret is not None:
+        # Requests without CloudFront's origin header went around the WAF: refused.
+        environment["ORIGIN_VERIFY_SECRET_ID"] = origin_secret.secret_arn
     return environment
 
 
@@ -99,13 +103,14 @@ class ServiceFunctions(Construct):
         tables: ServiceTables,
         secret: secretsmanager.ISecret,
         configuration_set_name: str,
+        origin_secret: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
         stack = Stack.of(self)
         self.layer = DependencyLayer(self, "Dependencies").layer
         self.code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=CODE_EXCLUDES)
-        self.environment = function_environment(config, tables, secret, configuration_set_name)
+        self.environment = function_environment(config, tables, secret, configuration_set_name, origin_secret)
 
         electors, links, fc_state, audit = tables.electors, tables.links, tables.fc_state, tables.audit
         email = policies.send_email(stack, config.ses_identity, configuration_set_name)
@@ -117,6 +122,7 @@ class ServiceFunctions(Construct):
                 policies.table_actions(links, ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]),
                 policies.table_actions(audit, ["PutItem"]),
                 policies.read_secret(secret),
+                policies.read_secret(origin_secret),
                 email,
                 policies.send_sms(),
             ],
@@ -129,6 +135,7 @@ class ServiceFunctions(Construct):
                 policies.table_actions(links, ["GetItem", "UpdateItem", "ConditionCheckItem"]),
                 policies.table_actions(audit, ["PutItem"]),
                 policies.read_secret(secret),
+                policies.read_secret(origin_secret),
             ],
         )
         self.fc_callback = self._function(
@@ -140,6 +147,7 @@ class ServiceFunctions(Construct):
                 policies.table_actions(fc_state, ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]),
                 policies.table_actions(audit, ["PutItem"]),
                 policies.read_secret(secret),
+                policies.read_secret(origin_secret),
                 email,
             ],
         )
@@ -156,7 +164,9 @@ class ServiceFunctions(Construct):
             f"{spec.module}-logs",
             log_group_name=f"/aws/lambda/{function_name}",
             retention=retention_days(config.log_retention_days),
-            removal_policy=RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+            if config.is_production
+            else RemovalPolicy.DESTROY,
         )
         # An explicit role without AWSLambdaBasicExecutionRole: logs only to its own log group.
         role = iam.Role(

@@ -12,7 +12,7 @@ from .http_api import ServiceHttpApi
 from .monitoring import Monitoring
 from .sending import EmailSending, SmsSettings
 from .service_functions import ServiceFunctions, retention_days
-from .service_secret import ServiceSecret
+from .service_secret import OriginVerifySecret, ServiceSecret
 from .stages import StageConfig
 from .tables import ServiceTables
 from .web_distribution import WebDistribution
@@ -45,6 +45,7 @@ class ServiceStack(Stack):
         self.config = config
         self.tables = ServiceTables(self, "Tables", config=config)
         self.secret = ServiceSecret(self, "Secret", config=config).secret
+        self.origin_secret = OriginVerifySecret(self, "OriginVerify", config=config).secret
         self.email = EmailSending(self, "Email", config=config)
         self.sms = SmsSettings(self, "Sms", config=config)
         self.functions = ServiceFunctions(
@@ -54,6 +55,7 @@ class ServiceStack(Stack):
             tables=self.tables,
             secret=self.secret,
             configuration_set_name=self.email.configuration_set_name,
+            origin_secret=self.origin_secret,
         )
         self.http_api = ServiceHttpApi(
             self,
@@ -69,6 +71,7 @@ class ServiceStack(Stack):
             "Web",
             config=config,
             api=self.http_api.api,
+            origin_secret=self.origin_secret,
             web_acl_arn=web_acl_arn,
             certificate_arn=certificate_arn,
         )
@@ -109,5 +112,7 @@ class ServiceStack(Stack):
             secret=self.secret,
             environment=self.functions.environment,
             log_retention=retention_days(self.config.log_retention_days),
-            removal_policy=RemovalPolicy.RETAIN if self.config.is_production else RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+            if self.config.is_production
+            else RemovalPolicy.DESTROY,
         )

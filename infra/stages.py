@@ -101,10 +101,15 @@ class StageConfig:
     api_burst_limit: int = 400
     sensitive_route_rate_limit: int = 50
     sensitive_route_burst_limit: int = 100
-    # WAF rate-based rules: requests per client IP per 5 minutes. Schools share NAT addresses.
-    waf_challenge_limit_per_ip: int = 100
-    waf_links_limit_per_ip: int = 100
-    waf_global_limit_per_ip: int = 2000
+    # WAF rate-based rules, requests per 5 minutes. One journey makes ~2 challenge calls; a
+    # school's NAT address can carry several hundred teachers, so the per-IP limits are sized for
+    # ~400 journeys per address and the tight limit is per address + portal session.
+    waf_challenge_limit_per_session: int = 20
+    waf_challenge_limit_per_ip: int = 1000
+    waf_links_limit_per_ip: int = 1000
+    waf_global_limit_per_ip: int = 5000
+    # Rehearsal: rate rules count (CloudWatch metrics, WAF logs) instead of blocking.
+    waf_count_only: bool = False
     # Alarms on the service's own metrics: count per 5 minutes that means an attack or a bug.
     lockout_alarm_threshold: int = 50
     identity_mismatch_alarm_threshold: int = 20
@@ -181,7 +186,12 @@ def stage_config(name: str, overrides: dict[str, Any] | None = None) -> StageCon
         if key not in fields or key == "name":
             continue
         current = getattr(config, key)
-        changes[key] = int(value) if isinstance(current, int) and not isinstance(value, int) else value
+        if isinstance(current, bool) and isinstance(value, str):
+            changes[key] = value.strip().lower() in ("1", "true", "yes")
+        elif isinstance(current, int) and not isinstance(value, int):
+            changes[key] = int(value)
+        else:
+            changes[key] = value
     return dataclasses.replace(config, **changes)
 
 

@@ -40,11 +40,15 @@ def test_given_sms_then_account_settings_are_transactional_with_sender_id_and_sp
 
 
 def test_given_the_secret_then_it_holds_the_contract_keys(prod: SynthesizedStage) -> None:
-    [secret] = prod.resources("AWS::SecretsManager::Secret").values()
+    [secret] = [
+        secret
+        for secret in prod.resources("AWS::SecretsManager::Secret").values()
+        if "GenerateStringKey" in secret["Properties"]["GenerateSecretString"]
+    ]
     generator = secret["Properties"]["GenerateSecretString"]
     keys = set(json.loads(generator["SecretStringTemplate"])) | {generator["GenerateStringKey"]}
     assert keys == {"link_hmac_key", "identity_hmac_key", "fc_client_secret"}
-    assert secret["DeletionPolicy"] == "Retain"
+    assert secret["DeletionPolicy"] == "RetainExceptOnCreate"
 
 
 def test_given_monitoring_then_every_alarm_notifies_the_topic_with_the_stage_email(
