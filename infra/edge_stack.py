@@ -229,4 +229,3 @@ class EdgeStack(Stack):
             ],
             redacted_fields=redacted,
         ).node.add_dependency(group)
-
