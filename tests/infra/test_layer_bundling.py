@@ -88,7 +88,7 @@ def test_given_a_layer_directory_then_bytecode_is_compiled_by_the_runtime_python
 
     # The runtime's Python when this machine has it (the layer build warns otherwise).
     compiler = bytecode_compiler()
-    version = PYTHON_VERSION if compiler else "%d.%d" % sys.version_info[:2]
+    version = PYTHON_VERSION if compiler else f"{sys.version_info[0]}.{sys.version_info[1]}"
     module = tmp_path / "python" / "sample.py"
     module.parent.mkdir()
     module.write_text("VALUE = 1\n")
