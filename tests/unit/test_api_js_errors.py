@@ -30,7 +30,7 @@ def _call(tmp_path: Path, cases: list[tuple[int, str]]) -> list[dict[str, object
         pytest.fail("node is required (make node)")
     module = tmp_path / "api.mjs"
     module.write_text(API_JS.read_text(encoding="utf-8"), encoding="utf-8")
-    done = subprocess.run(  # noqa: S603 (fixed arguments)
+    done = subprocess.run(
         [node, "--input-type=module", "-e", SCRIPT, str(module), json.dumps(cases)],
         capture_output=True,
         text=True,
@@ -40,7 +40,9 @@ def _call(tmp_path: Path, cases: list[tuple[int, str]]) -> list[dict[str, object
     return json.loads(done.stdout)
 
 
-def test_given_throttle_and_firewall_answers_when_called_then_the_elector_reads_french(tmp_path: Path) -> None:
+def test_given_throttle_and_firewall_answers_when_called_then_the_elector_reads_french(
+    tmp_path: Path,
+) -> None:
     api_gateway_429, waf_429, waf_403, ours = _call(
         tmp_path,
         [
