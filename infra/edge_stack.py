@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import ArnFormat, Environment, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, Environment, RemovalPolicy, Stack
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from .monitoring import add_paging, alarm_topic
 from .service_functions import retention_days
 from .stages import StageConfig
 
@@ -54,6 +57,8 @@ SESSION_COOKIE = "portal_session"
 # Redacted from the WAF logs: the query string (FranceConnect `code` and `state`), the session
 # cookie and any bearer token. Link tokens travel in a fragment or a body, which WAF never logs.
 REDACTED_HEADERS = ("cookie", "authorization")
+# Blocked requests per 5 minutes worth a look: a school blocked by mistake or an attack under way.
+WAF_BLOCKS_ALARM_THRESHOLD = 100
 
 
 def _rate_action(count_only: bool) -> wafv2.CfnWebACL.RuleActionProperty:
@@ -183,6 +188,7 @@ class EdgeStack(Stack):
         )
         self.web_acl_arn = self.web_acl.attr_arn
         self._log_requests(config)
+        self._alarm_on_blocks(config)
         if config.certificate_arn:
             self.certificate_arn = config.certificate_arn
         else:
@@ -194,6 +200,31 @@ class EdgeStack(Stack):
                 validation=acm.CertificateValidation.from_dns(),
             )
             self.certificate_arn = certificate.certificate_arn
+
+    def _alarm_on_blocks(self, config: StageConfig) -> None:
+        """WAF metrics of a CloudFront web ACL live in us-east-1: their alarm and topic too."""
+        topic = alarm_topic(self, config, "EdgeAlarmTopic", "edge-alarms")
+        add_paging(topic, config)
+        blocked = cloudwatch.Metric(
+            namespace="AWS/WAFV2",
+            metric_name="BlockedRequests",
+            dimensions_map={"WebACL": f"{config.resource_prefix}-edge", "Rule": "ALL"},
+            statistic="Sum",
+            period=Duration.minutes(5),
+        )
+        alarm = cloudwatch.Alarm(
+            self,
+            "WafBlocks",
+            alarm_name=f"{config.resource_prefix}-WafBlocks",
+            alarm_description="Many requests blocked by the WAF: an attack, or a school's address rate-limited",
+            metric=blocked,
+            threshold=WAF_BLOCKS_ALARM_THRESHOLD,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(actions.SnsAction(topic))
+        alarm.add_ok_action(actions.SnsAction(topic))
 
     def _log_requests(self, config: StageConfig) -> None:
         """Every request the WAF sees (the access log of the service), personal fields redacted.

@@ -94,6 +94,12 @@ class StageConfig:
     fc_client_id: str = ""
     fc_id_token_alg: str = "ES256"  # noqa: S105 (an algorithm name)
     alarm_email: str = "exploitation-elections@example.gouv.fr"
+    # On-call paging (an HTTPS endpoint of the paging service); empty: e-mail only.
+    alarm_paging_url: str = ""
+    # From docs/capacity.md (tools/capacity.py): the busiest second's e-mails and the SES quota
+    # requested for the busiest 24 hours. Alarm thresholds are derived from them.
+    peak_emails_per_second: float = 2.62
+    ses_daily_quota: int = 56000
     log_retention_days: int = 90
     function_memory_mb: int = 1024
     # HTTP API throttling: whole API, and the routes that hash or send.
@@ -166,6 +172,7 @@ STAGES: dict[str, StageConfig] = {
         election_opens_at="2026-12-01T10:00:00",
         election_closes_at="2026-12-08T17:00:00",
         fc_issuer=FC_PRODUCTION_ISSUER,
+        alarm_paging_url="https://astreinte.example.gouv.fr/hooks/reassort",
         # About 75 000 SMS at the expected peak of reissues, at roughly 0.08 USD each.
         sms_monthly_spend_limit_usd=8000,
         log_retention_days=400,

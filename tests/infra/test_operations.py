@@ -51,16 +51,28 @@ def test_given_the_secret_then_it_holds_the_contract_keys(prod: SynthesizedStage
     assert secret["DeletionPolicy"] == "RetainExceptOnCreate"
 
 
-def test_given_monitoring_then_every_alarm_notifies_the_topic_with_the_stage_email(
+def test_given_monitoring_then_alarms_reach_e_mail_and_urgent_ones_page_the_on_call(
     prod: SynthesizedStage,
 ) -> None:
-    topic = {"Ref": logical_id_of(prod, prod.stage.service.monitoring.topic)}
-    alarms = prod.resources("AWS::CloudWatch::Alarm")
-    for alarm in alarms.values():
-        assert alarm["Properties"]["AlarmActions"] == [topic]
-    [subscription] = prod.resources("AWS::SNS::Subscription").values()
-    assert subscription["Properties"]["Protocol"] == "email"
-    assert subscription["Properties"]["Endpoint"] == STAGES["prod"].alarm_email
+    monitoring = prod.stage.service.monitoring
+    mail_topic = {"Ref": logical_id_of(prod, monitoring.topic)}
+    paging_topic = {"Ref": logical_id_of(prod, monitoring.paging_topic)}
+    paged = set()
+    for alarm in prod.resources("AWS::CloudWatch::Alarm").values():
+        [action] = alarm["Properties"]["AlarmActions"]
+        assert action in (mail_topic, paging_topic)
+        if action == paging_topic:
+            paged.add(alarm["Properties"]["AlarmName"].removeprefix("reassort-prod-"))
+    assert {"Api5xx", "ApiLatencyP95", "SendFailed", "SesDailyQuota"} <= paged
+    assert {f"{f}-ErrorLogs" for f in ("request_reassort", "redeem", "fc_callback")} <= paged
+    subscriptions = {
+        (s["Properties"]["Protocol"], s["Properties"]["Endpoint"])
+        for s in prod.resources("AWS::SNS::Subscription").values()
+    }
+    assert subscriptions == {
+        ("email", STAGES["prod"].alarm_email),
+        ("https", STAGES["prod"].alarm_paging_url),
+    }
     assert len(prod.resources("AWS::CloudWatch::Dashboard")) == 1
 
 
@@ -71,13 +83,45 @@ def test_given_monitoring_then_each_risk_has_an_alarm(prod: SynthesizedStage) ->
     }
     expected = {"Api5xx", "SesBounceRate", "SesComplaintRate", "SmsDeliveryFailures", "SmsSpend"}
     expected |= {"AccountLockedSpike", "FcIdentityMismatchSpike"}
+    expected |= {"ApiLatencyP95", "SendFailed", "SesDeliveryDelay", "SesDailyQuota"}
     expected |= {
         f"{f}-{kind}"
         for f in ("request_reassort", "redeem", "fc_callback")
-        for kind in ("ErrorRate", "Throttles")
+        for kind in ("ErrorRate", "Throttles", "ErrorLogs")
     }
     expected |= {f"{t}-Throttles" for t in ("Electors", "Links", "FcState", "Audit")}
     assert names == expected
+
+
+def test_given_every_exception_answers_503_then_error_log_lines_are_counted_per_function(
+    prod: SynthesizedStage,
+) -> None:
+    filters = prod.resources("AWS::Logs::MetricFilter")
+    patterns = {f["Properties"]["FilterPattern"] for f in filters.values()}
+    assert patterns == {'{ $.level = "ERROR" }'}
+    metric_names = {f["Properties"]["MetricTransformations"][0]["MetricName"] for f in filters.values()}
+    assert metric_names == {f"{f}ErrorLogLines" for f in ("request_reassort", "redeem", "fc_callback")}
+
+
+def test_given_the_capacity_model_then_thresholds_follow_it() -> None:
+    from infra.monitoring import send_failure_threshold
+    from infra.stages import stage_config
+
+    prod_config = STAGES["prod"]
+    busiest_five_minutes = prod_config.peak_emails_per_second * 300
+    assert send_failure_threshold(prod_config) == round(0.01 * busiest_five_minutes + 0.5)
+    doubled = stage_config("prod", {"peak_emails_per_second": 2 * prod_config.peak_emails_per_second})
+    assert send_failure_threshold(doubled) > send_failure_threshold(prod_config)
+
+
+def test_given_the_edge_stack_then_waf_blocks_alarm_in_us_east_1_and_page(prod: SynthesizedStage) -> None:
+    [alarm] = prod.edge.find_resources("AWS::CloudWatch::Alarm").values()
+    properties = alarm["Properties"]
+    assert properties["Namespace"] == "AWS/WAFV2" and properties["MetricName"] == "BlockedRequests"
+    protocols = {
+        s["Properties"]["Protocol"] for s in prod.edge.find_resources("AWS::SNS::Subscription").values()
+    }
+    assert protocols == {"email", "https"}
 
 
 def test_given_the_spike_alarms_then_they_watch_the_service_metrics(prod: SynthesizedStage) -> None:
