@@ -7,6 +7,7 @@ from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
 from .edge_stack import EdgeStack
+from .sending import SmsSettingsStack
 from .service_stack import ServiceStack
 from .stages import StageConfig, context_overrides, stage_config
 
@@ -39,6 +40,9 @@ class ReassortStage(Stage):
             certificate_arn=self.edge.certificate_arn,
             stack_name=f"{config.resource_prefix}-service",
         )
+        # Its own step: a refused SMS setting (sandbox, spend quota) never rolls the service back.
+        self.sms = SmsSettingsStack(self, "sms", config=config, stack_name=f"{config.resource_prefix}-sms")
+        self.sms.add_dependency(self.service)
 
 
 def add_stages(app: App, stage_names: list[str]) -> dict[str, ReassortStage]:

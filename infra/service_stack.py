@@ -10,7 +10,7 @@ from constructs import Construct
 
 from .http_api import ServiceHttpApi
 from .monitoring import Monitoring
-from .sending import EmailSending, SmsSettings
+from .sending import EmailSending
 from .service_functions import ServiceFunctions, retention_days
 from .service_secret import OriginVerifySecret, ServiceSecret
 from .stages import StageConfig
@@ -47,7 +47,6 @@ class ServiceStack(Stack):
         self.secret = ServiceSecret(self, "Secret", config=config).secret
         self.origin_secret = OriginVerifySecret(self, "OriginVerify", config=config).secret
         self.email = EmailSending(self, "Email", config=config)
-        self.sms = SmsSettings(self, "Sms", config=config)
         self.functions = ServiceFunctions(
             self,
             "Functions",

@@ -30,7 +30,10 @@ def test_given_ses_then_the_configuration_set_requires_tls_and_counts_bounces_an
 def test_given_sms_then_account_settings_are_transactional_with_sender_id_and_spend_limit(
     synthesized: dict[str, SynthesizedStage], stage_name: str
 ) -> None:
-    [custom] = synthesized[stage_name].resources("Custom::AWS").values()
+    stage = synthesized[stage_name]
+    assert stage.sms is not None and not stage.resources("Custom::AWS")  # never in the service stack
+    [custom] = stage.sms.find_resources("Custom::AWS").values()
+    assert stage.stage.sms.dependencies == [stage.stage.service]  # deployed after the service
     create = json.dumps(custom["Properties"]["Create"])
     assert "SetSMSAttributes" in create
     assert '\\"DefaultSMSType\\":\\"Transactional\\"' in create
