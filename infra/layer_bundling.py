@@ -157,6 +157,38 @@ def dependency_layer_code(lock_file: Path = LOCK_FILE) -> lambda_.Code:
     )
 
 
+@jsii.implements(ILocalBundling)
+class CompiledCodeBundling:
+    """The functions' code as it is, plus its bytecode compiled by the runtime's Python."""
+
+    def __init__(self, source: Path, excludes: list[str], compiler: str | None) -> None:
+        self.source = source
+        self.excludes = excludes
+        self.compiler = compiler
+
+    def try_bundle(self, output_dir: str, *, image: DockerImage, **_: object) -> bool:
+        ignore = shutil.ignore_patterns(*(pattern.removeprefix("**/") for pattern in self.excludes))
+        shutil.copytree(self.source, output_dir, ignore=ignore, dirs_exist_ok=True)
+        if self.compiler:
+            compile_bytecode(Path(output_dir), self.compiler)
+        return True
+
+
+def function_code(source: Path, excludes: list[str]) -> lambda_.Code:
+    """The code asset: sources and their .pyc (Lambda's /var/task is read-only, like /opt)."""
+    return lambda_.Code.from_asset(
+        str(source),
+        exclude=excludes,
+        # The bundle's own hash: hash-based .pyc files carry no timestamp, so it is stable.
+        asset_hash_type=AssetHashType.OUTPUT,
+        bundling=BundlingOptions(
+            image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
+            local=CompiledCodeBundling(source, excludes, bytecode_compiler()),
+            command=["false"],
+        ),
+    )
+
+
 class DependencyLayer(Construct):
     """One layer holding every runtime dependency, shared by the three functions."""
 

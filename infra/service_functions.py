@@ -13,7 +13,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from . import access_policies as policies
-from .layer_bundling import DependencyLayer
+from .layer_bundling import DependencyLayer, function_code
 from .stages import StageConfig
 from .tables import ServiceTables
 
@@ -109,7 +109,7 @@ class ServiceFunctions(Construct):
         self._config = config
         stack = Stack.of(self)
         self.layer = DependencyLayer(self, "Dependencies").layer
-        self.code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=CODE_EXCLUDES)
+        self.code = function_code(FUNCTIONS_DIR, CODE_EXCLUDES)
         self.environment = function_environment(config, tables, secret, configuration_set_name, origin_secret)
 
         electors, links, fc_state, audit = tables.electors, tables.links, tables.fc_state, tables.audit

@@ -99,3 +99,32 @@ def test_given_a_layer_directory_then_bytecode_is_compiled_by_the_runtime_python
     assert compiled.name == f"sample.cpython-{version.replace('.', '')}.pyc"
     flags = int.from_bytes(compiled.read_bytes()[4:8], "little")
     assert flags == 0b01  # hash-based, not checked against the source (timestamps in a zip vary)
+
+
+def test_given_the_code_asset_then_it_holds_the_sources_and_their_bytecode_without_local_caches(
+    tmp_path: Path,
+) -> None:
+    import sys
+
+    from aws_cdk import DockerImage
+
+    from infra.layer_bundling import CompiledCodeBundling, bytecode_compiler
+    from infra.service_functions import CODE_EXCLUDES
+
+    source = tmp_path / "functions"
+    (source / "pkg" / "__pycache__").mkdir(parents=True)
+    (source / "pkg" / "__init__.py").write_text("")
+    (source / "pkg" / "handler.py").write_text("def lambda_handler(event, context):\n    return {}\n")
+    (source / "pkg" / "__pycache__" / "stale.cpython-311.pyc").write_bytes(b"stale")
+    output = tmp_path / "asset"
+    output.mkdir()
+    compiler = bytecode_compiler() or sys.executable
+
+    CompiledCodeBundling(source, CODE_EXCLUDES, compiler).try_bundle(
+        str(output), image=DockerImage.from_registry("unused")
+    )
+
+    assert (output / "pkg" / "handler.py").is_file()
+    compiled = sorted(p.name for p in (output / "pkg" / "__pycache__").iterdir())
+    assert "stale.cpython-311.pyc" not in compiled
+    assert len(compiled) == 2 and all(name.endswith(".pyc") for name in compiled)
