@@ -20,6 +20,7 @@ from .tables import ServiceTables
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 POWERTOOLS_SERVICE_NAME = "reassort"
 METRICS_NAMESPACE = "Reassort"
+LIVE_ALIAS = "live"
 CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.mypy_cache", "**/.pytest_cache"]
 
 
@@ -107,6 +108,7 @@ class ServiceFunctions(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
+        self.aliases: dict[str, lambda_.Alias] = {}
         stack = Stack.of(self)
         self.layer = DependencyLayer(self, "Dependencies").layer
         self.code = function_code(FUNCTIONS_DIR, CODE_EXCLUDES)
@@ -198,6 +200,12 @@ class ServiceFunctions(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
             role=role,
+            # Cold starts restore a snapshot taken after the imports (reassort/snapstart.py);
+            # only published versions have one, so API Gateway calls the `live` alias.
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS,
+        )
+        self.aliases[spec.key] = lambda_.Alias(
+            self, f"{spec.module}-live", alias_name=LIVE_ALIAS, version=function.current_version
         )
         default_policy = role.node.find_child("DefaultPolicy")
         Validations.of(default_policy).acknowledge(

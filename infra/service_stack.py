@@ -11,7 +11,7 @@ from constructs import Construct
 from .http_api import ServiceHttpApi
 from .monitoring import Monitoring
 from .sending import EmailSending
-from .service_functions import ServiceFunctions, retention_days
+from .service_functions import FC_CALLBACK, REDEEM, REQUEST_REASSORT, ServiceFunctions, retention_days
 from .service_secret import OriginVerifySecret, ServiceSecret
 from .stages import StageConfig
 from .tables import ServiceTables
@@ -60,9 +60,10 @@ class ServiceStack(Stack):
             self,
             "Http",
             config=config,
-            request_reassort=self.functions.request_reassort,
-            redeem=self.functions.redeem,
-            fc_callback=self.functions.fc_callback,
+            # The aliases: SnapStart snapshots exist for published versions only.
+            request_reassort=self.functions.aliases[REQUEST_REASSORT.key],
+            redeem=self.functions.aliases[REDEEM.key],
+            fc_callback=self.functions.aliases[FC_CALLBACK.key],
             log_retention=retention_days(config.log_retention_days),
         )
         self.web = WebDistribution(

@@ -101,7 +101,8 @@ class StageConfig:
     peak_emails_per_second: float = 2.62
     ses_daily_quota: int = 56000
     log_retention_days: int = 90
-    function_memory_mb: int = 1024
+    # One full vCPU (1769 MB) for argon2 with p = 1, as docs/capacity.md assumes.
+    function_memory_mb: int = 1769
     # HTTP API throttling: whole API, and the routes that hash or send.
     api_rate_limit: int = 200
     api_burst_limit: int = 400

@@ -15,13 +15,15 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     ResponseValidationError,
 )
 
-from . import deadline, origin
+from . import deadline, origin, snapstart
 from .domain.errors import FieldProblem, InvalidFields, NotFound, ReassortError, ServiceUnavailable
 
 # The AWS SDK and the event handler log whole requests (recipients, answers, tokens) at DEBUG:
 # never let a debug setting reach them.
 for _noisy in ("boto3", "botocore", "urllib3", "s3transfer", "aws_lambda_powertools"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
+
+snapstart.register()
 
 logger = Logger(service="reassort")
 metrics = Metrics(namespace="Reassort", service="reassort")

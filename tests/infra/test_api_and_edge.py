@@ -44,7 +44,14 @@ def test_given_the_api_then_each_route_reaches_its_function(prod: SynthesizedSta
         integration = integrations[integration_id]["Properties"]
         assert integration["PayloadFormatVersion"] == "2.0"
         function_id = logical_id_of(prod, getattr(functions, function_attr))
-        assert integration["IntegrationUri"] == {"Fn::GetAtt": [function_id, "Arn"]}
+        # The `live` alias of a published version: SnapStart snapshots exist for versions only.
+        alias_id = integration["IntegrationUri"]["Ref"]
+        alias = prod.resources("AWS::Lambda::Alias")[alias_id]["Properties"]
+        assert alias["Name"] == "live" and alias["FunctionName"] == {"Ref": function_id}
+        version = prod.resources("AWS::Lambda::Version")[alias["FunctionVersion"]["Fn::GetAtt"][0]]
+        assert version["Properties"]["FunctionName"] == {"Ref": function_id}
+        function = prod.resources("AWS::Lambda::Function")[function_id]["Properties"]
+        assert function["SnapStart"] == {"ApplyOn": "PublishedVersions"}
 
 
 def test_given_the_api_stage_then_it_is_throttled_and_tighter_on_hashing_routes(
