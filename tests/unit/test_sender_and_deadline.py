@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from email.header import decode_header, make_header
 from typing import Any
@@ -156,3 +157,62 @@ def test_given_a_nested_deadline_when_bounded_then_the_earlier_one_wins(monotoni
         with pytest.raises(deadline.DeadlineExceeded):
             deadline.http_timeout(5, "franceconnect")
     assert deadline.remaining() == float("inf")
+
+
+class _RecordingAdapter(__import__("requests").adapters.BaseAdapter):
+    """Answers FranceConnect's discovery and records the timeout each call was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list[float] = []
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        import requests
+
+        self.timeouts.append(kwargs["timeout"])
+        response = requests.Response()
+        response.status_code = 200
+        base = "https://fc.test/api/v2"
+        document = {"issuer": base, "jwks_uri": f"{base}/jwks"}
+        for name in ("authorization", "token", "userinfo", "end_session"):
+            document[f"{name}_endpoint"] = f"{base}/{name}"
+        response._content = json.dumps(document).encode()
+        response.headers["Content-Type"] = "application/json"
+        response.request = request
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def _franceconnect(adapter: _RecordingAdapter) -> Any:
+    import requests
+
+    from reassort.adapters.franceconnect import FranceConnectClient, FranceConnectConfig
+
+    session = requests.Session()
+    session.mount("https://fc.test/", adapter)
+    config = FranceConnectConfig(
+        issuer="https://fc.test/api/v2",
+        client_id="c" * 64,
+        client_secret="s" * 64,
+        redirect_uri="https://reassort.test/api/fc/callback",
+        post_logout_redirect_uri="https://reassort.test/api/fc/logout-return",
+    )
+    return FranceConnectClient(config, session=session)
+
+
+def test_given_little_time_left_when_calling_franceconnect_then_the_timeout_shrinks_or_the_call_is_refused(
+    monotonic: FakeClock,
+) -> None:
+    from reassort.adapters.franceconnect import FranceConnectUnavailable
+
+    adapter = _RecordingAdapter()
+    with deadline.bounded(2.0):
+        _franceconnect(adapter).metadata()
+    assert adapter.timeouts == [pytest.approx(2.0)]  # not the configured 5 s
+
+    late = _RecordingAdapter()
+    with deadline.bounded(0.3), pytest.raises(FranceConnectUnavailable) as refused:
+        _franceconnect(late).metadata()
+    assert refused.value.reason == "deadline" and late.timeouts == []
