@@ -87,6 +87,7 @@ def _rate_rule(
     *,
     count_only: bool,
     per_session: bool = False,
+    also: wafv2.CfnWebACL.StatementProperty | None = None,
 ) -> wafv2.CfnWebACL.RuleProperty:
     statement: dict[str, Any] = {"limit": limit, "evaluation_window_sec": RATE_WINDOW_SECONDS}
     if per_session:
@@ -107,7 +108,12 @@ def _rate_rule(
     else:
         statement["aggregate_key_type"] = "IP"
     if path_prefix:
-        statement["scope_down_statement"] = _path_starts_with(path_prefix)
+        scope = _path_starts_with(path_prefix)
+        if also is not None:  # narrowed further, e.g. to or away from the academy ranges
+            scope = wafv2.CfnWebACL.StatementProperty(
+                and_statement=wafv2.CfnWebACL.AndStatementProperty(statements=[scope, also])
+            )
+        statement["scope_down_statement"] = scope
     return wafv2.CfnWebACL.RuleProperty(
         name=name,
         priority=priority,
@@ -133,12 +139,28 @@ def _managed_rule(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
     )
 
 
-def web_acl_rules(config: StageConfig) -> list[wafv2.CfnWebACL.RuleProperty]:
+def _ip_set_match(ip_set_arn: str) -> wafv2.CfnWebACL.StatementProperty:
+    return wafv2.CfnWebACL.StatementProperty(
+        ip_set_reference_statement=wafv2.CfnWebACL.IPSetReferenceStatementProperty(arn=ip_set_arn)
+    )
+
+
+PER_IP_RULES = (
+    ("RateChallengePerIp", 10, "waf_challenge_limit_per_ip", "/api/reassort/challenge"),
+    ("RateLinksPerIp", 11, "waf_links_limit_per_ip", "/api/links/"),
+    ("RateApiPerIp", 12, "waf_global_limit_per_ip", "/api/"),
+)
+
+
+def web_acl_rules(
+    config: StageConfig, academy_ip_set_arn: str | None = None
+) -> list[wafv2.CfnWebACL.RuleProperty]:
     """Reputation list first, then rates on the routes that hash or send (per journey, and per
     address sized for a school's shared NAT), then the API as a whole; pages and assets are
-    outside every per-IP budget. `waf_count_only` (rehearsal) counts instead of blocking."""
+    outside every per-IP budget. Declared academy ranges get the per-IP limits times
+    `waf_academy_limit_factor`. `waf_count_only` (rehearsal) counts instead of blocking."""
     count = config.waf_count_only
-    return [
+    rules = [
         _managed_rule(MANAGED_RULE_GROUPS[0], 0),
         _rate_rule(
             "RateChallengePerSession",
@@ -148,18 +170,29 @@ def web_acl_rules(config: StageConfig) -> list[wafv2.CfnWebACL.RuleProperty]:
             count_only=count,
             per_session=True,
         ),
-        _rate_rule(
-            "RateChallengePerIp",
-            10,
-            config.waf_challenge_limit_per_ip,
-            "/api/reassort/challenge",
-            count_only=count,
-        ),
-        _rate_rule("RateLinksPerIp", 11, config.waf_links_limit_per_ip, "/api/links/", count_only=count),
-        _rate_rule("RateApiPerIp", 12, config.waf_global_limit_per_ip, "/api/", count_only=count),
-        _managed_rule(MANAGED_RULE_GROUPS[1], 20),
-        _managed_rule(MANAGED_RULE_GROUPS[2], 21),
     ]
+    for name, priority, limit_field, prefix in PER_IP_RULES:
+        limit = getattr(config, limit_field)
+        if academy_ip_set_arn is None:
+            rules.append(_rate_rule(name, priority, limit, prefix, count_only=count))
+            continue
+        academy = _ip_set_match(academy_ip_set_arn)
+        not_academy = wafv2.CfnWebACL.StatementProperty(
+            not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=academy)
+        )
+        rules.append(_rate_rule(name, priority, limit, prefix, count_only=count, also=not_academy))
+        rules.append(
+            _rate_rule(
+                name.replace("PerIp", "PerAcademyIp"),
+                priority + 3,
+                limit * config.waf_academy_limit_factor,
+                prefix,
+                count_only=count,
+                also=academy,
+            )
+        )
+    rules += [_managed_rule(MANAGED_RULE_GROUPS[1], 20), _managed_rule(MANAGED_RULE_GROUPS[2], 21)]
+    return rules
 
 
 class EdgeStack(Stack):
@@ -178,7 +211,7 @@ class EdgeStack(Stack):
             name=f"{config.resource_prefix}-edge",
             scope="CLOUDFRONT",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
-            rules=web_acl_rules(config),
+            rules=web_acl_rules(config, self._academy_ip_set(config)),
             custom_response_bodies={
                 RATE_LIMITED_BODY_KEY: wafv2.CfnWebACL.CustomResponseBodyProperty(
                     content=json.dumps(RATE_LIMITED_BODY, ensure_ascii=False), content_type="APPLICATION_JSON"
@@ -200,6 +233,19 @@ class EdgeStack(Stack):
                 validation=acm.CertificateValidation.from_dns(),
             )
             self.certificate_arn = certificate.certificate_arn
+
+    def _academy_ip_set(self, config: StageConfig) -> str | None:
+        if not config.waf_academy_cidrs:
+            return None
+        return wafv2.CfnIPSet(
+            self,
+            "AcademyRanges",
+            name=f"{config.resource_prefix}-academies",
+            description="Declared egress ranges of the academies (higher per-IP limits)",
+            scope="CLOUDFRONT",
+            ip_address_version="IPV4",
+            addresses=list(config.waf_academy_cidrs),
+        ).attr_arn
 
     def _alarm_on_blocks(self, config: StageConfig) -> None:
         """WAF metrics of a CloudFront web ACL live in us-east-1: their alarm and topic too."""

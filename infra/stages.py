@@ -117,6 +117,10 @@ class StageConfig:
     waf_global_limit_per_ip: int = 5000
     # Rehearsal: rate rules count (CloudWatch metrics, WAF logs) instead of blocking.
     waf_count_only: bool = False
+    # Declared academy egress ranges (IPv4 CIDRs): their per-IP limits are multiplied by
+    # `waf_academy_limit_factor` (a rectorate's NAT carries thousands of staff).
+    waf_academy_cidrs: tuple[str, ...] = ()
+    waf_academy_limit_factor: int = 5
     # Alarms on the service's own metrics: count per 5 minutes that means an attack or a bug.
     lockout_alarm_threshold: int = 50
     identity_mismatch_alarm_threshold: int = 20
@@ -194,7 +198,9 @@ def stage_config(name: str, overrides: dict[str, Any] | None = None) -> StageCon
         if key not in fields or key == "name":
             continue
         current = getattr(config, key)
-        if isinstance(current, bool) and isinstance(value, str):
+        if isinstance(current, tuple) and isinstance(value, str):
+            changes[key] = tuple(part.strip() for part in value.split(",") if part.strip())
+        elif isinstance(current, bool) and isinstance(value, str):
             changes[key] = value.strip().lower() in ("1", "true", "yes")
         elif isinstance(current, int) and not isinstance(value, int):
             changes[key] = int(value)

@@ -227,3 +227,33 @@ def test_given_page_paths_then_the_viewer_function_maps_them_like_the_local_stac
     assert 'var DIRECTORIES = ["/reassort"];' in code
     assert "uri + '.html'" in code
     assert "uri + 'index.html'" in code
+
+
+def test_given_declared_academy_ranges_then_they_get_higher_per_ip_limits_and_others_do_not() -> None:
+    from aws_cdk import App
+    from aws_cdk.assertions import Template
+
+    from infra.edge_stack import EdgeStack
+    from infra.stages import stage_config
+
+    config = stage_config("recette", {"waf_academy_cidrs": "192.0.2.0/24, 198.51.100.0/24"})
+    stack = EdgeStack(App(), "edge", config=config)
+    template = Template.from_stack(stack)
+
+    [ip_set] = template.find_resources("AWS::WAFv2::IPSet").values()
+    assert ip_set["Properties"]["Addresses"] == ["192.0.2.0/24", "198.51.100.0/24"]
+    [acl] = template.find_resources("AWS::WAFv2::WebACL").values()
+    rules = {
+        rule["Name"]: rule["Statement"]["RateBasedStatement"]
+        for rule in acl["Properties"]["Rules"]
+        if "RateBasedStatement" in rule["Statement"]
+    }
+    factor = config.waf_academy_limit_factor
+    assert rules["RateChallengePerAcademyIp"]["Limit"] == factor * config.waf_challenge_limit_per_ip
+    assert rules["RateChallengePerIp"]["Limit"] == config.waf_challenge_limit_per_ip
+    outside = rules["RateChallengePerIp"]["ScopeDownStatement"]["AndStatement"]["Statements"][1]
+    inside = rules["RateChallengePerAcademyIp"]["ScopeDownStatement"]["AndStatement"]["Statements"][1]
+    assert "IPSetReferenceStatement" in outside["NotStatement"]["Statement"]
+    assert "IPSetReferenceStatement" in inside
+    priorities = [rule["Priority"] for rule in acl["Properties"]["Rules"]]
+    assert len(priorities) == len(set(priorities))
