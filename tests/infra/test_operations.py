@@ -140,3 +140,14 @@ def test_given_the_spike_alarms_then_they_watch_the_service_metrics(prod: Synthe
         assert alarm["Namespace"] == "Reassort"
         assert alarm["MetricName"] == metric
         assert alarm["Dimensions"] == [{"Name": "service", "Value": "reassort"}]
+
+
+def test_given_prod_functions_then_each_has_one_full_vcpu_for_argon2(prod: SynthesizedStage) -> None:
+    functions = [
+        f["Properties"]
+        for f in prod.resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler", "").endswith(".handler.lambda_handler")
+        and "SnapStart" in f["Properties"]
+    ]
+    assert len(functions) == 3
+    assert {f["MemorySize"] for f in functions} == {1769}  # docs/capacity.md: one vCPU
