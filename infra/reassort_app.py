@@ -42,7 +42,7 @@ class ReassortStage(Stage):
         )
         # Its own step: a refused SMS setting (sandbox, spend quota) never rolls the service back.
         self.sms = SmsSettingsStack(self, "sms", config=config, stack_name=f"{config.resource_prefix}-sms")
-        self.sms.add_dependency(self.service)
+        self.sms.add_stack_dependency(self.service)
 
 
 def add_stages(app: App, stage_names: list[str]) -> dict[str, ReassortStage]:
