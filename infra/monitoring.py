@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Environment, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -360,3 +361,46 @@ class Monitoring(Construct):
             ),
         )
         return dashboard
+
+
+# CloudFront answers with 5xx (origin errors, including the API's 503s seen by electors).
+CLOUDFRONT_5XX_RATE_PERCENT = 1
+
+
+class CloudFrontAlarmsStack(Stack):
+    """CloudFront's metrics live in us-east-1 whatever the distribution's stack region: its alarm
+    lives there too, deployed after the service stack (it names the distribution)."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, distribution_id: str, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            env=Environment(account=config.account, region="us-east-1"),
+            cross_region_references=True,
+            description=f"Vote-code reissue ({config.name}): CloudFront alarms (us-east-1)",
+            **kwargs,
+        )
+        topic = alarm_topic(self, config, "CloudFrontAlarmTopic", "cloudfront-alarms")
+        add_paging(topic, config)
+        rate = cloudwatch.Metric(
+            namespace="AWS/CloudFront",
+            metric_name="5xxErrorRate",
+            dimensions_map={"DistributionId": distribution_id, "Region": "Global"},
+            statistic="Average",
+            period=ONE_MINUTE,
+        )
+        alarm = cloudwatch.Alarm(
+            self,
+            "CloudFront5xx",
+            alarm_name=f"{config.resource_prefix}-CloudFront5xx",
+            alarm_description="CloudFront answered 5xx to more than 1 % of requests for 3 minutes",
+            metric=rate,
+            threshold=CLOUDFRONT_5XX_RATE_PERCENT,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=3,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(actions.SnsAction(topic))
+        alarm.add_ok_action(actions.SnsAction(topic))

@@ -7,6 +7,7 @@ from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
 from .edge_stack import EdgeStack
+from .monitoring import CloudFrontAlarmsStack
 from .sending import SmsSettingsStack
 from .service_stack import ServiceStack
 from .stages import StageConfig, context_overrides, stage_config
@@ -43,6 +44,13 @@ class ReassortStage(Stage):
         # Its own step: a refused SMS setting (sandbox, spend quota) never rolls the service back.
         self.sms = SmsSettingsStack(self, "sms", config=config, stack_name=f"{config.resource_prefix}-sms")
         self.sms.add_stack_dependency(self.service)
+        self.cloudfront_alarms = CloudFrontAlarmsStack(
+            self,
+            "cloudfront-alarms",
+            config=config,
+            distribution_id=self.service.web.distribution.distribution_id,
+            stack_name=f"{config.resource_prefix}-cloudfront-alarms",
+        )
 
 
 def add_stages(app: App, stage_names: list[str]) -> dict[str, ReassortStage]:

@@ -27,6 +27,7 @@ class SynthesizedStage:
     edge: Template
     service: Template
     sms: Template | None = None
+    cloudfront_alarms: Template | None = None
 
     @property
     def service_json(self) -> dict[str, Any]:
@@ -52,6 +53,7 @@ def synthesized(infra_app: tuple[App, dict[str, ReassortStage]]) -> dict[str, Sy
             Template.from_stack(stage.edge),
             Template.from_stack(stage.service),
             Template.from_stack(stage.sms),
+            Template.from_stack(stage.cloudfront_alarms),
         )
         for name, stage in stages.items()
     }

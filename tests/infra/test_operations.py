@@ -151,3 +151,22 @@ def test_given_prod_functions_then_each_has_one_full_vcpu_for_argon2(prod: Synth
     ]
     assert len(functions) == 3
     assert {f["MemorySize"] for f in functions} == {1769}  # docs/capacity.md: one vCPU
+
+
+def test_given_cloudfront_metrics_in_us_east_1_then_its_5xx_alarm_is_there_and_pages(
+    prod: SynthesizedStage,
+) -> None:
+    assert prod.cloudfront_alarms is not None
+    assert prod.stage.cloudfront_alarms.region == "us-east-1"
+    assert prod.stage.cloudfront_alarms.dependencies == [prod.stage.service]
+    [alarm] = prod.cloudfront_alarms.find_resources("AWS::CloudWatch::Alarm").values()
+    properties = alarm["Properties"]
+    assert properties["Namespace"] == "AWS/CloudFront" and properties["MetricName"] == "5xxErrorRate"
+    dimensions = {d["Name"]: d["Value"] for d in properties["Dimensions"]}
+    assert dimensions["Region"] == "Global"
+    assert dimensions["DistributionId"]["Fn::GetStackOutput"]["StackName"] == "reassort-prod-service"
+    protocols = {
+        s["Properties"]["Protocol"]
+        for s in prod.cloudfront_alarms.find_resources("AWS::SNS::Subscription").values()
+    }
+    assert protocols == {"email", "https"}
