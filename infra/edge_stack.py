@@ -55,8 +55,9 @@ RATE_LIMITED_BODY = {
 # The portal session cookie: one elector's journey, whatever address their school shares.
 SESSION_COOKIE = "portal_session"
 # Redacted from the WAF logs: the query string (FranceConnect `code` and `state`), the session
-# cookie and any bearer token. Link tokens travel in a fragment or a body, which WAF never logs.
-REDACTED_HEADERS = ("cookie", "authorization")
+# cookie, any bearer token and the Referer (a previous page's query string). Link tokens travel
+# in a fragment or a body, which WAF never logs.
+REDACTED_HEADERS = ("cookie", "authorization", "referer")
 # Blocked requests per 5 minutes worth a look: a school blocked by mistake or an attack under way.
 WAF_BLOCKS_ALARM_THRESHOLD = 100
 

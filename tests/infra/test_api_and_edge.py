@@ -215,6 +215,7 @@ def test_given_logs_then_no_query_string_session_or_token_is_recorded(prod: Synt
     assert {"QueryString": {}} in redacted
     assert {"SingleHeader": {"Name": "cookie"}} in redacted
     assert {"SingleHeader": {"Name": "authorization"}} in redacted
+    assert {"SingleHeader": {"Name": "referer"}} in redacted
     [group] = prod.edge.find_resources("AWS::Logs::LogGroup").values()
     assert group["Properties"]["LogGroupName"].startswith("aws-waf-logs-")
 
