@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install node web-assets chromium dev test test-fast lint format bench synth load openapi clean
+.PHONY: install node web-assets chromium dev test test-fast lint format bench synth load openapi smoke clean
 
 install: $(VENV)/.installed
 
@@ -61,6 +61,12 @@ synth: install node
 
 load: install
 	$(PY) -m tools.load.run
+
+# Post-deploy check of a stage: `make smoke URL=https://… [SMOKE_ARGS="--session … --api-origin …"]`
+# (tests/integration/test_smoke.py runs the same checks against the local stack).
+smoke: install
+	@test -n "$(URL)" || { echo "usage: make smoke URL=https://<stage host> [SMOKE_ARGS=...]"; exit 2; }
+	$(PY) -m tools.smoke $(URL) $(SMOKE_ARGS)
 
 clean:
 	rm -rf build infra/cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -83,7 +83,9 @@ class ServiceHttpApi(Construct):
             self,
             "AccessLogs",
             retention=log_retention,
-            removal_policy=RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+            if config.is_production
+            else RemovalPolicy.DESTROY,
         )
         self.stage = apigwv2.HttpStage(
             self,

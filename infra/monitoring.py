@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+import math
+from typing import Any
+
+from aws_cdk import Duration, Environment, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -10,6 +13,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
@@ -28,6 +32,51 @@ SES_COMPLAINT_RATE_THRESHOLD = 0.0008
 SMS_SUCCESS_RATE_THRESHOLD = 0.9
 SMS_SPEND_ALARM_SHARE = 0.8
 API_5XX_THRESHOLD = 5
+ONE_MINUTE = Duration.minutes(1)
+# The slowest accepted route in docs/capacity.md (challenge accepted: 165 ms, argon2 included):
+# a p95 ten times above it for 3 minutes means electors wait.
+SLOWEST_ROUTE_MS = 165
+LATENCY_ALARM_FACTOR = 10
+# Failed sends and delayed deliveries: 1 % of the busiest 5 minutes of e-mails.
+SEND_FAILURE_SHARE = 0.01
+SES_QUOTA_ALARM_SHARE = 0.8
+SEND_FAILED_METRIC = "SendFailed"
+ERROR_LOG_METRIC = "ErrorLogLines"
+
+
+def busiest_five_minutes_emails(config: StageConfig) -> float:
+    return config.peak_emails_per_second * 300
+
+
+def send_failure_threshold(config: StageConfig) -> int:
+    return max(3, math.ceil(SEND_FAILURE_SHARE * busiest_five_minutes_emails(config)))
+
+
+def alarm_topic(scope: Construct, config: StageConfig, construct_id: str, name: str) -> sns.Topic:
+    """An encrypted topic with the stage's e-mail and, when set, the paging HTTPS endpoint."""
+    # CloudWatch cannot publish to a topic under the AWS-managed SNS key: a key of our own.
+    key = kms.Key(
+        scope,
+        f"{construct_id}Key",
+        description=f"{config.resource_prefix} {name} topic",
+        enable_key_rotation=True,
+    )
+    key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+    topic = sns.Topic(
+        scope,
+        construct_id,
+        topic_name=f"{config.resource_prefix}-{name}",
+        display_name=f"Reassort {config.name} {name}",
+        master_key=key,
+        enforce_ssl=True,
+    )
+    topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+    return topic
+
+
+def add_paging(topic: sns.Topic, config: StageConfig) -> None:
+    if config.alarm_paging_url:
+        topic.add_subscription(subscriptions.UrlSubscription(config.alarm_paging_url))
 
 
 def service_metric(metric_name: str) -> cloudwatch.Metric:
@@ -71,23 +120,11 @@ class Monitoring(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
-        # CloudWatch cannot publish to a topic under the AWS-managed SNS key: a key of our own.
-        key = kms.Key(
-            self,
-            "AlarmTopicKey",
-            description=f"{config.resource_prefix} alarm topic",
-            enable_key_rotation=True,
-        )
-        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
-        self.topic = sns.Topic(
-            self,
-            "AlarmTopic",
-            topic_name=f"{config.resource_prefix}-alarms",
-            display_name=f"Reassort {config.name} alarms",
-            master_key=key,
-            enforce_ssl=True,
-        )
-        self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+        # Two topics: `alarms` (e-mail) for what can wait for office hours, `paging` (e-mail and
+        # the on-call HTTPS endpoint) for what stops electors now.
+        self.topic = alarm_topic(self, config, "AlarmTopic", "alarms")
+        self.paging_topic = alarm_topic(self, config, "PagingTopic", "paging")
+        add_paging(self.paging_topic, config)
         self.alarms: list[cloudwatch.Alarm] = []
 
         self._alarm(
@@ -95,6 +132,37 @@ class Monitoring(Construct):
             api.metric_server_error(period=FIVE_MINUTES, statistic="Sum"),
             API_5XX_THRESHOLD,
             "HTTP API answered 5xx: see the function error alarms and the runbook",
+            page=True,
+        )
+        self._alarm(
+            "ApiLatencyP95",
+            api.metric_latency(period=ONE_MINUTE, statistic="p95"),
+            SLOWEST_ROUTE_MS * LATENCY_ALARM_FACTOR,
+            "API p95 latency ten times the capacity model's slowest route for 3 minutes",
+            evaluation_periods=3,
+            page=True,
+        )
+        self._alarm(
+            "SendFailed",
+            service_metric(SEND_FAILED_METRIC),
+            send_failure_threshold(config),
+            "E-mails or SMS failing: 1 % of the busiest 5 minutes of sends (SES/SNS throttling or outage)",
+            page=True,
+        )
+        self._alarm(
+            "SesDeliveryDelay",
+            ses_metric("DeliveryDelay", configuration_set_name),
+            send_failure_threshold(config),
+            "SES delivery delays: receiving servers (often the academies') defer our e-mails",
+        )
+        self._alarm(
+            "SesDailyQuota",
+            cloudwatch.Metric(
+                namespace="AWS/SES", metric_name="Send", statistic="Sum", period=Duration.days(1)
+            ),
+            SES_QUOTA_ALARM_SHARE * config.ses_daily_quota,
+            "E-mails sent in 24 hours above 80 % of the SES quota: raise it before sends are refused",
+            page=True,
         )
         for function in functions:
             name = function.node.id
@@ -107,6 +175,29 @@ class Monitoring(Construct):
                 period=FIVE_MINUTES,
             )
             self._alarm(f"{name}-ErrorRate", error_rate, config.error_rate_alarm_percent, f"{name} errors")
+            # Every exception is answered with a 503, so Lambda's Errors metric stays at zero: the
+            # ERROR log lines (Powertools JSON) are what counts.
+            logs.MetricFilter(
+                self,
+                f"{name}-ErrorLogLines",
+                log_group=function.log_group,
+                filter_pattern=logs.FilterPattern.string_value("$.level", "=", "ERROR"),
+                metric_namespace=METRICS_NAMESPACE,
+                metric_name=f"{name}{ERROR_LOG_METRIC}",
+                metric_value="1",
+            )
+            self._alarm(
+                f"{name}-ErrorLogs",
+                cloudwatch.Metric(
+                    namespace=METRICS_NAMESPACE,
+                    metric_name=f"{name}{ERROR_LOG_METRIC}",
+                    statistic="Sum",
+                    period=ONE_MINUTE,
+                ),
+                1,
+                f"{name} logged an unexpected error (answered 503)",
+                page=True,
+            )
             self._alarm(
                 f"{name}-Throttles",
                 function.metric_throttles(period=FIVE_MINUTES, statistic="Sum"),
@@ -174,6 +265,7 @@ class Monitoring(Construct):
         *,
         comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluation_periods: int = 1,
+        page: bool = False,
     ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
@@ -186,8 +278,9 @@ class Monitoring(Construct):
             evaluation_periods=evaluation_periods,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        alarm.add_alarm_action(actions.SnsAction(self.topic))
-        alarm.add_ok_action(actions.SnsAction(self.topic))
+        topic = self.paging_topic if page else self.topic
+        alarm.add_alarm_action(actions.SnsAction(topic))
+        alarm.add_ok_action(actions.SnsAction(topic))
         self.alarms.append(alarm)
         return alarm
 
@@ -268,3 +361,46 @@ class Monitoring(Construct):
             ),
         )
         return dashboard
+
+
+# CloudFront answers with 5xx (origin errors, including the API's 503s seen by electors).
+CLOUDFRONT_5XX_RATE_PERCENT = 1
+
+
+class CloudFrontAlarmsStack(Stack):
+    """CloudFront's metrics live in us-east-1 whatever the distribution's stack region: its alarm
+    lives there too, deployed after the service stack (it names the distribution)."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, distribution_id: str, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            env=Environment(account=config.account, region="us-east-1"),
+            cross_region_references=True,
+            description=f"Vote-code reissue ({config.name}): CloudFront alarms (us-east-1)",
+            **kwargs,
+        )
+        topic = alarm_topic(self, config, "CloudFrontAlarmTopic", "cloudfront-alarms")
+        add_paging(topic, config)
+        rate = cloudwatch.Metric(
+            namespace="AWS/CloudFront",
+            metric_name="5xxErrorRate",
+            dimensions_map={"DistributionId": distribution_id, "Region": "Global"},
+            statistic="Average",
+            period=ONE_MINUTE,
+        )
+        alarm = cloudwatch.Alarm(
+            self,
+            "CloudFront5xx",
+            alarm_name=f"{config.resource_prefix}-CloudFront5xx",
+            alarm_description="CloudFront answered 5xx to more than 1 % of requests for 3 minutes",
+            metric=rate,
+            threshold=CLOUDFRONT_5XX_RATE_PERCENT,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=3,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(actions.SnsAction(topic))
+        alarm.add_ok_action(actions.SnsAction(topic))

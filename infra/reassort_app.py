@@ -7,6 +7,8 @@ from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
 from .edge_stack import EdgeStack
+from .monitoring import CloudFrontAlarmsStack
+from .sending import SmsSettingsStack
 from .service_stack import ServiceStack
 from .stages import StageConfig, context_overrides, stage_config
 
@@ -17,11 +19,18 @@ FEATURE_FLAGS = {
 }
 
 
+CROSS_STACK_REFERENCES = "@aws-cdk/core:defaultCrossStackReferences"
+
+
 class ReassortStage(Stage):
     """One deployable stage: `<name>-edge` (us-east-1) then `<name>-service` (the stage's region)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
         super().__init__(scope, construct_id)
+        # The edge stack (us-east-1) hands the WAF and certificate ARNs over by Fn::GetStackOutput:
+        # a strong cross-region reference (ExportWriter/ExportReader custom resources) fails with
+        # "Exports cannot be updated" as soon as the certificate, the domain or the web ACL changes.
+        self.node.set_context(CROSS_STACK_REFERENCES, "weak")
         self.config = config
         self.edge = EdgeStack(self, "edge", config=config, stack_name=f"{config.resource_prefix}-edge")
         self.service = ServiceStack(
@@ -31,6 +40,16 @@ class ReassortStage(Stage):
             web_acl_arn=self.edge.web_acl_arn,
             certificate_arn=self.edge.certificate_arn,
             stack_name=f"{config.resource_prefix}-service",
+        )
+        # Its own step: a refused SMS setting (sandbox, spend quota) never rolls the service back.
+        self.sms = SmsSettingsStack(self, "sms", config=config, stack_name=f"{config.resource_prefix}-sms")
+        self.sms.add_stack_dependency(self.service)
+        self.cloudfront_alarms = CloudFrontAlarmsStack(
+            self,
+            "cloudfront-alarms",
+            config=config,
+            distribution_id=self.service.web.distribution.distribution_id,
+            stack_name=f"{config.resource_prefix}-cloudfront-alarms",
         )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from typing import Any
+
+from aws_cdk import Acknowledgment, Environment, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ses as ses
 from aws_cdk import custom_resources as cr
@@ -109,3 +111,22 @@ def acknowledge_sdk_call_provider(provider: IConstruct) -> None:
             reason="The runtime of CDK's SDK-call provider function is chosen by aws-cdk-lib.",
         ),
     )
+
+
+class SmsSettingsStack(Stack):
+    """The SMS account settings in a stack of their own, deployed after the service.
+
+    SetSMSAttributes fails while the account is in the SMS sandbox or its spend quota is below
+    the requested limit (common on a first deployment): here that failure rolls back nothing but
+    the settings, and the step is retried once the quota is granted (docs/operations.md).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            env=Environment(account=config.account, region=config.region),
+            description=f"Vote-code reissue ({config.name}): SNS SMS account settings",
+            **kwargs,
+        )
+        self.settings = SmsSettings(self, "Sms", config=config)

@@ -13,13 +13,14 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from . import access_policies as policies
-from .layer_bundling import DependencyLayer
+from .layer_bundling import DependencyLayer, function_code
 from .stages import StageConfig
 from .tables import ServiceTables
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 POWERTOOLS_SERVICE_NAME = "reassort"
 METRICS_NAMESPACE = "Reassort"
+LIVE_ALIAS = "live"
 CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.mypy_cache", "**/.pytest_cache"]
 
 
@@ -43,6 +44,7 @@ def function_environment(
     tables: ServiceTables,
     secret: secretsmanager.ISecret,
     configuration_set_name: str,
+    origin_secret: secretsmanager.ISecret | None = None,
 ) -> dict[str, str]:
     """Environment of docs/architecture.md; identical for the three functions."""
     base_url = config.public_base_url
@@ -86,6 +88,9 @@ def function_environment(
     }
     if config.fc_client_id:
         environment["FC_CLIENT_ID"] = config.fc_client_id
+    if origin_secret is not None:
+        # Requests without CloudFront's origin header went around the WAF: refused.
+        environment["ORIGIN_VERIFY_SECRET_ID"] = origin_secret.secret_arn
     return environment
 
 
@@ -99,13 +104,15 @@ class ServiceFunctions(Construct):
         tables: ServiceTables,
         secret: secretsmanager.ISecret,
         configuration_set_name: str,
+        origin_secret: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
+        self.aliases: dict[str, lambda_.Alias] = {}
         stack = Stack.of(self)
         self.layer = DependencyLayer(self, "Dependencies").layer
-        self.code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=CODE_EXCLUDES)
-        self.environment = function_environment(config, tables, secret, configuration_set_name)
+        self.code = function_code(FUNCTIONS_DIR, CODE_EXCLUDES)
+        self.environment = function_environment(config, tables, secret, configuration_set_name, origin_secret)
 
         electors, links, fc_state, audit = tables.electors, tables.links, tables.fc_state, tables.audit
         email = policies.send_email(stack, config.ses_identity, configuration_set_name)
@@ -117,6 +124,7 @@ class ServiceFunctions(Construct):
                 policies.table_actions(links, ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]),
                 policies.table_actions(audit, ["PutItem"]),
                 policies.read_secret(secret),
+                policies.read_secret(origin_secret),
                 email,
                 policies.send_sms(),
             ],
@@ -129,6 +137,7 @@ class ServiceFunctions(Construct):
                 policies.table_actions(links, ["GetItem", "UpdateItem", "ConditionCheckItem"]),
                 policies.table_actions(audit, ["PutItem"]),
                 policies.read_secret(secret),
+                policies.read_secret(origin_secret),
             ],
         )
         self.fc_callback = self._function(
@@ -140,6 +149,7 @@ class ServiceFunctions(Construct):
                 policies.table_actions(fc_state, ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]),
                 policies.table_actions(audit, ["PutItem"]),
                 policies.read_secret(secret),
+                policies.read_secret(origin_secret),
                 email,
             ],
         )
@@ -156,7 +166,9 @@ class ServiceFunctions(Construct):
             f"{spec.module}-logs",
             log_group_name=f"/aws/lambda/{function_name}",
             retention=retention_days(config.log_retention_days),
-            removal_policy=RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+            if config.is_production
+            else RemovalPolicy.DESTROY,
         )
         # An explicit role without AWSLambdaBasicExecutionRole: logs only to its own log group.
         role = iam.Role(
@@ -188,6 +200,12 @@ class ServiceFunctions(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
             role=role,
+            # Cold starts restore a snapshot taken after the imports (reassort/snapstart.py);
+            # only published versions have one, so API Gateway calls the `live` alias.
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS,
+        )
+        self.aliases[spec.key] = lambda_.Alias(
+            self, f"{spec.module}-live", alias_name=LIVE_ALIAS, version=function.current_version
         )
         default_policy = role.node.find_child("DefaultPolicy")
         Validations.of(default_policy).acknowledge(

@@ -10,9 +10,9 @@ from constructs import Construct
 
 from .http_api import ServiceHttpApi
 from .monitoring import Monitoring
-from .sending import EmailSending, SmsSettings
-from .service_functions import ServiceFunctions, retention_days
-from .service_secret import ServiceSecret
+from .sending import EmailSending
+from .service_functions import FC_CALLBACK, REDEEM, REQUEST_REASSORT, ServiceFunctions, retention_days
+from .service_secret import OriginVerifySecret, ServiceSecret
 from .stages import StageConfig
 from .supervision import Supervision
 from .tables import ServiceTables
@@ -46,8 +46,8 @@ class ServiceStack(Stack):
         self.config = config
         self.tables = ServiceTables(self, "Tables", config=config)
         self.secret = ServiceSecret(self, "Secret", config=config).secret
+        self.origin_secret = OriginVerifySecret(self, "OriginVerify", config=config).secret
         self.email = EmailSending(self, "Email", config=config)
-        self.sms = SmsSettings(self, "Sms", config=config)
         self.functions = ServiceFunctions(
             self,
             "Functions",
@@ -55,14 +55,16 @@ class ServiceStack(Stack):
             tables=self.tables,
             secret=self.secret,
             configuration_set_name=self.email.configuration_set_name,
+            origin_secret=self.origin_secret,
         )
         self.http_api = ServiceHttpApi(
             self,
             "Http",
             config=config,
-            request_reassort=self.functions.request_reassort,
-            redeem=self.functions.redeem,
-            fc_callback=self.functions.fc_callback,
+            # The aliases: SnapStart snapshots exist for published versions only.
+            request_reassort=self.functions.aliases[REQUEST_REASSORT.key],
+            redeem=self.functions.aliases[REDEEM.key],
+            fc_callback=self.functions.aliases[FC_CALLBACK.key],
             log_retention=retention_days(config.log_retention_days),
         )
         self.web = WebDistribution(
@@ -70,6 +72,7 @@ class ServiceStack(Stack):
             "Web",
             config=config,
             api=self.http_api.api,
+            origin_secret=self.origin_secret,
             web_acl_arn=web_acl_arn,
             certificate_arn=certificate_arn,
         )
@@ -121,5 +124,7 @@ class ServiceStack(Stack):
             secret=self.secret,
             environment=self.functions.environment,
             log_retention=retention_days(self.config.log_retention_days),
-            removal_policy=RemovalPolicy.RETAIN if self.config.is_production else RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+            if self.config.is_production
+            else RemovalPolicy.DESTROY,
         )

@@ -94,17 +94,33 @@ class StageConfig:
     fc_client_id: str = ""
     fc_id_token_alg: str = "ES256"  # noqa: S105 (an algorithm name)
     alarm_email: str = "exploitation-elections@example.gouv.fr"
+    # On-call paging (an HTTPS endpoint of the paging service); empty: e-mail only.
+    alarm_paging_url: str = ""
+    # From docs/capacity.md (tools/capacity.py): the busiest second's e-mails and the SES quota
+    # requested for the busiest 24 hours. Alarm thresholds are derived from them.
+    peak_emails_per_second: float = 2.62
+    ses_daily_quota: int = 56000
     log_retention_days: int = 90
-    function_memory_mb: int = 1024
+    # One full vCPU (1769 MB) for argon2 with p = 1, as docs/capacity.md assumes.
+    function_memory_mb: int = 1769
     # HTTP API throttling: whole API, and the routes that hash or send.
     api_rate_limit: int = 200
     api_burst_limit: int = 400
     sensitive_route_rate_limit: int = 50
     sensitive_route_burst_limit: int = 100
-    # WAF rate-based rules: requests per client IP per 5 minutes. Schools share NAT addresses.
-    waf_challenge_limit_per_ip: int = 100
-    waf_links_limit_per_ip: int = 100
-    waf_global_limit_per_ip: int = 2000
+    # WAF rate-based rules, requests per 5 minutes. One journey makes ~2 challenge calls; a
+    # school's NAT address can carry several hundred teachers, so the per-IP limits are sized for
+    # ~400 journeys per address and the tight limit is per address + portal session.
+    waf_challenge_limit_per_session: int = 20
+    waf_challenge_limit_per_ip: int = 1000
+    waf_links_limit_per_ip: int = 1000
+    waf_global_limit_per_ip: int = 5000
+    # Rehearsal: rate rules count (CloudWatch metrics, WAF logs) instead of blocking.
+    waf_count_only: bool = False
+    # Declared academy egress ranges (IPv4 CIDRs): their per-IP limits are multiplied by
+    # `waf_academy_limit_factor` (a rectorate's NAT carries thousands of staff).
+    waf_academy_cidrs: tuple[str, ...] = ()
+    waf_academy_limit_factor: int = 5
     # Alarms on the service's own metrics: count per 5 minutes that means an attack or a bug.
     lockout_alarm_threshold: int = 50
     identity_mismatch_alarm_threshold: int = 20
@@ -164,6 +180,7 @@ STAGES: dict[str, StageConfig] = {
         election_opens_at="2026-12-01T10:00:00",
         election_closes_at="2026-12-08T17:00:00",
         fc_issuer=FC_PRODUCTION_ISSUER,
+        alarm_paging_url="https://astreinte.example.gouv.fr/hooks/reassort",
         # About 75 000 SMS at the expected peak of reissues, at roughly 0.08 USD each.
         sms_monthly_spend_limit_usd=8000,
         log_retention_days=400,
@@ -185,7 +202,14 @@ def stage_config(name: str, overrides: dict[str, Any] | None = None) -> StageCon
         if key not in fields or key == "name":
             continue
         current = getattr(config, key)
-        changes[key] = int(value) if isinstance(current, int) and not isinstance(value, int) else value
+        if isinstance(current, tuple) and isinstance(value, str):
+            changes[key] = tuple(part.strip() for part in value.split(",") if part.strip())
+        elif isinstance(current, bool) and isinstance(value, str):
+            changes[key] = value.strip().lower() in ("1", "true", "yes")
+        elif isinstance(current, int) and not isinstance(value, int):
+            changes[key] = int(value)
+        else:
+            changes[key] = value
     return dataclasses.replace(config, **changes)
 
 

@@ -52,5 +52,5 @@ class ServiceTables(Construct):
             ),
             time_to_live_attribute=TTL_ATTRIBUTE if ttl else None,
             deletion_protection=production,
-            removal_policy=RemovalPolicy.RETAIN if production else RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE if production else RemovalPolicy.DESTROY,
         )

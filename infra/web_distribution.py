@@ -23,11 +23,14 @@ from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from .stages import StageConfig
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+# Added by CloudFront to every request it forwards to the API (functions/reassort/origin.py).
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 
 # Same mapping as the local stack: `/a/` and a directory `/a` → `a/index.html`, `/a/b` → `a/b.html`.
 PAGE_PATH_FUNCTION = """\
@@ -123,12 +126,13 @@ class WebDistribution(Construct):
         *,
         config: StageConfig,
         api: apigwv2.HttpApi,
+        origin_secret: secretsmanager.ISecret,
         web_acl_arn: str,
         certificate_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        removal = RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY
+        removal = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE if config.is_production else RemovalPolicy.DESTROY
 
         self.log_bucket = s3.Bucket(
             self,
@@ -192,10 +196,9 @@ class WebDistribution(Construct):
             price_class=cloudfront.PriceClass.PRICE_CLASS_ALL,
             web_acl_id=web_acl_arn,
             default_root_object="index.html",
-            enable_logging=True,
-            log_bucket=self.log_bucket,
-            log_file_prefix="cloudfront/",
-            log_includes_cookies=False,
+            # No standard logs: they always record the query string (FranceConnect `code` and
+            # `state`). The WAF log (us-east-1, personal fields redacted) is the access log.
+            enable_logging=False,
             default_behavior=cloudfront.BehaviorOptions(
                 origin=origins.S3BucketOrigin.with_origin_access_control(self.web_bucket),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
@@ -213,6 +216,9 @@ class WebDistribution(Construct):
                         api_domain,
                         protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
                         origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+                        # Proof that the request went through this distribution and its WAF; it
+                        # replaces any header of that name sent by the viewer.
+                        custom_headers={ORIGIN_VERIFY_HEADER: origin_secret.secret_value.unsafe_unwrap()},
                     ),
                     viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
                     allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
@@ -221,6 +227,16 @@ class WebDistribution(Construct):
                     response_headers_policy=api_policy,
                 ),
             },
+        )
+        Validations.of(self.distribution).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-CFR3",
+                reason=(
+                    "Standard logs always record query strings (FranceConnect code and state); every "
+                    "request is logged by the WAF instead, with query string, cookie and authorization "
+                    "redacted."
+                ),
+            )
         )
         Validations.of(self.distribution).acknowledge(
             Acknowledgment(

@@ -15,12 +15,15 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     ResponseValidationError,
 )
 
+from . import deadline, origin, snapstart
 from .domain.errors import FieldProblem, InvalidFields, NotFound, ReassortError, ServiceUnavailable
 
 # The AWS SDK and the event handler log whole requests (recipients, answers, tokens) at DEBUG:
 # never let a debug setting reach them.
 for _noisy in ("boto3", "botocore", "urllib3", "s3transfer", "aws_lambda_powertools"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
+
+snapstart.register()
 
 logger = Logger(service="reassort")
 metrics = Metrics(namespace="Reassort", service="reassort")
@@ -77,10 +80,14 @@ def _field_problems(exc: RequestValidationError) -> list[FieldProblem]:
 def build_resolver() -> APIGatewayHttpResolver:
     # A response that breaks its own schema is our fault: 503 with a clear message, never 422.
     app = APIGatewayHttpResolver(enable_validation=True, response_validation_error_http_code=503)
+    app.use(middlewares=[_within_deadline, _through_cloudfront])
 
     @app.exception_handler(ReassortError)
     def _domain_error(exc: ReassortError) -> Response:
-        logger.info("refused", extra={"error_code": exc.code, "status": exc.status})
+        if isinstance(exc, deadline.DeadlineExceeded):
+            logger.warning("deadline reached", extra={"error_code": exc.code, "refused_call": exc.what})
+        else:
+            logger.info("refused", extra={"error_code": exc.code, "status": exc.status})
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
@@ -112,6 +119,20 @@ def build_resolver() -> APIGatewayHttpResolver:
         return error_response(ServiceUnavailable())
 
     return app
+
+
+def _within_deadline(app: APIGatewayHttpResolver, next_middleware: Any) -> Response:
+    """Every call a route makes (AWS, FranceConnect) is bounded by one deadline per request."""
+    with deadline.for_lambda(app.lambda_context):
+        return next_middleware(app)
+
+
+def _through_cloudfront(app: APIGatewayHttpResolver, next_middleware: Any) -> Response:
+    """A request that did not come through CloudFront skipped the WAF: it reaches no route."""
+    if not origin.from_cloudfront(app.current_event.headers):
+        logger.warning("request around the edge refused", extra={"error_code": NotFound.code})
+        return error_response(NotFound())
+    return next_middleware(app)
 
 
 def session_token(app: APIGatewayHttpResolver) -> str | None:

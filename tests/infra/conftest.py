@@ -26,6 +26,8 @@ class SynthesizedStage:
     stage: ReassortStage
     edge: Template
     service: Template
+    sms: Template | None = None
+    cloudfront_alarms: Template | None = None
 
     @property
     def service_json(self) -> dict[str, Any]:
@@ -46,7 +48,13 @@ def infra_app() -> tuple[App, dict[str, ReassortStage]]:
 def synthesized(infra_app: tuple[App, dict[str, ReassortStage]]) -> dict[str, SynthesizedStage]:
     _, stages = infra_app
     return {
-        name: SynthesizedStage(stage, Template.from_stack(stage.edge), Template.from_stack(stage.service))
+        name: SynthesizedStage(
+            stage,
+            Template.from_stack(stage.edge),
+            Template.from_stack(stage.service),
+            Template.from_stack(stage.sms),
+            Template.from_stack(stage.cloudfront_alarms),
+        )
         for name, stage in stages.items()
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,14 @@ def test_given_the_api_then_each_route_reaches_its_function(prod: SynthesizedSta
         integration = integrations[integration_id]["Properties"]
         assert integration["PayloadFormatVersion"] == "2.0"
         function_id = logical_id_of(prod, getattr(functions, function_attr))
-        assert integration["IntegrationUri"] == {"Fn::GetAtt": [function_id, "Arn"]}
+        # The `live` alias of a published version: SnapStart snapshots exist for versions only.
+        alias_id = integration["IntegrationUri"]["Ref"]
+        alias = prod.resources("AWS::Lambda::Alias")[alias_id]["Properties"]
+        assert alias["Name"] == "live" and alias["FunctionName"] == {"Ref": function_id}
+        version = prod.resources("AWS::Lambda::Version")[alias["FunctionVersion"]["Fn::GetAtt"][0]]
+        assert version["Properties"]["FunctionName"] == {"Ref": function_id}
+        function = prod.resources("AWS::Lambda::Function")[function_id]["Properties"]
+        assert function["SnapStart"] == {"ApplyOn": "PublishedVersions"}
 
 
 def test_given_the_api_stage_then_it_is_throttled_and_tighter_on_hashing_routes(
@@ -81,7 +89,7 @@ def test_given_cloudfront_then_pages_come_from_a_private_bucket_and_api_from_the
     assert distribution["Aliases"] == ["reassort.elections.example.gouv.fr"]
     assert distribution["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
     assert "WebACLId" in distribution
-    assert distribution["Logging"]["IncludeCookies"] is False
+    assert "Logging" not in distribution  # no query strings in logs: the WAF log replaces them
 
     buckets = prod.resources("AWS::S3::Bucket")
     for bucket in buckets.values():
@@ -109,7 +117,7 @@ def test_given_the_headers_policies_then_pages_get_a_strict_csp_and_security_hea
         assert headers["FrameOptions"]["FrameOption"] == "DENY"
 
 
-def test_given_the_web_acl_then_challenge_and_links_are_rate_limited_per_ip_and_managed_rules_apply(
+def test_given_the_web_acl_then_sensitive_routes_are_rate_limited_per_session_and_per_school_address(
     prod: SynthesizedStage,
 ) -> None:
     acl = only(prod.edge.find_resources("AWS::WAFv2::WebACL"))
@@ -117,16 +125,34 @@ def test_given_the_web_acl_then_challenge_and_links_are_rate_limited_per_ip_and_
     assert prod.stage.edge.region == "us-east-1"
     rules = {rule["Name"]: rule for rule in acl["Rules"]}
     scoped = {}
-    for rule in rules.values():
+    for name, rule in rules.items():
         rate = rule["Statement"].get("RateBasedStatement")
-        if rate and "ScopeDownStatement" in rate:
+        if rate:
+            # Pages and assets are outside every per-IP budget: each rate rule is scoped to the API.
             match = rate["ScopeDownStatement"]["ByteMatchStatement"]
-            scoped[match["SearchString"]] = (rate["AggregateKeyType"], rate["Limit"])
+            scoped[name] = (match["SearchString"], rate["AggregateKeyType"], rate["Limit"])
+            block = rule["Action"]["Block"]["CustomResponse"]
+            assert block["ResponseCode"] == 429 and block["CustomResponseBodyKey"] == "rate_limited"
     config = STAGES["prod"]
     assert scoped == {
-        "/api/reassort/challenge": ("IP", config.waf_challenge_limit_per_ip),
-        "/api/links/": ("IP", config.waf_links_limit_per_ip),
+        "RateChallengePerSession": (
+            "/api/reassort/challenge",
+            "CUSTOM_KEYS",
+            config.waf_challenge_limit_per_session,
+        ),
+        "RateChallengePerIp": ("/api/reassort/challenge", "IP", config.waf_challenge_limit_per_ip),
+        "RateLinksPerIp": ("/api/links/", "IP", config.waf_links_limit_per_ip),
+        "RateApiPerIp": ("/api/", "IP", config.waf_global_limit_per_ip),
     }
+    keys = rules["RateChallengePerSession"]["Statement"]["RateBasedStatement"]["CustomKeys"]
+    assert keys == [
+        {"IP": {}},
+        {"Cookie": {"Name": "portal_session", "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}},
+    ]
+    # A school NAT carries hundreds of teachers (~2 challenge calls per journey).
+    assert config.waf_challenge_limit_per_ip >= 200 * 2
+    body = json.loads(acl["CustomResponseBodies"]["rate_limited"]["Content"])
+    assert body["code"] == "RATE_LIMITED" and "réessayez" in body["message"]
     managed = {
         rule["Statement"]["ManagedRuleGroupStatement"]["Name"]
         for rule in rules.values()
@@ -135,16 +161,63 @@ def test_given_the_web_acl_then_challenge_and_links_are_rate_limited_per_ip_and_
     assert managed >= {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"}
 
 
-def test_given_a_service_stack_then_web_acl_and_certificate_come_from_the_edge_stack(
+def test_given_rehearsal_count_mode_then_rate_rules_count_instead_of_blocking() -> None:
+    from infra.edge_stack import web_acl_rules
+    from infra.stages import stage_config
+
+    rehearsal = stage_config("recette", {"waf_count_only": "true"})
+    rate_rules = [rule for rule in web_acl_rules(rehearsal) if rule.statement.rate_based_statement]
+
+    assert rate_rules and all(
+        rule.action.count is not None and rule.action.block is None for rule in rate_rules
+    )
+
+
+def test_given_a_service_stack_then_web_acl_and_certificate_come_from_the_edge_stack_by_weak_reference(
     prod: SynthesizedStage,
 ) -> None:
     distribution = only(prod.resources("AWS::CloudFront::Distribution"))["DistributionConfig"]
-    # Cross-region references (us-east-1 → the stage's region), read by CDK's exports reader.
-    web_acl = distribution["WebACLId"]["Fn::GetAtt"]
-    certificate = distribution["ViewerCertificate"]["AcmCertificateArn"]["Fn::GetAtt"]
-    assert web_acl[0].startswith("ExportsReader") and "WebAclArn" in web_acl[1]
-    assert certificate[0].startswith("ExportsReader") and "Certificate" in certificate[1]
+    # Fn::GetStackOutput: replacing the certificate or the web ACL never meets a locked export.
+    web_acl = distribution["WebACLId"]["Fn::GetStackOutput"]
+    certificate = distribution["ViewerCertificate"]["AcmCertificateArn"]["Fn::GetStackOutput"]
+    assert web_acl["StackName"] == certificate["StackName"] == "reassort-prod-edge"
+    assert web_acl["Region"] == "us-east-1" and "WebAclArn" in web_acl["OutputName"]
+    assert "Certificate" in certificate["OutputName"]
+    custom_types = {r["Type"] for r in prod.service_json["Resources"].values()}
+    custom_types |= {r["Type"] for r in prod.edge.to_json()["Resources"].values()}
+    assert not [t for t in custom_types if "CrossRegion" in t or "Export" in t]
     assert len(prod.edge.find_resources("AWS::CertificateManager::Certificate")) == 1
+
+
+def test_given_the_api_origin_then_cloudfront_proves_itself_to_every_function(prod: SynthesizedStage) -> None:
+    distribution = only(prod.resources("AWS::CloudFront::Distribution"))["DistributionConfig"]
+    [api_origin] = [o for o in distribution["Origins"] if "CustomOriginConfig" in o]
+    [header] = api_origin["OriginCustomHeaders"]
+    assert header["HeaderName"] == "X-Origin-Verify"
+    reference = json.dumps(header["HeaderValue"])
+    [(secret_id, _)] = [
+        (logical_id, secret)
+        for logical_id, secret in prod.resources("AWS::SecretsManager::Secret").items()
+        if "origin-verify" in secret["Properties"]["Name"]
+    ]
+    assert "resolve:secretsmanager" in reference and secret_id in reference
+    for function in prod.resources("AWS::Lambda::Function").values():
+        environment = function["Properties"].get("Environment", {}).get("Variables", {})
+        if "SECRETS_ID" in environment:
+            assert environment["ORIGIN_VERIFY_SECRET_ID"] == {"Ref": secret_id}
+
+
+def test_given_logs_then_no_query_string_session_or_token_is_recorded(prod: SynthesizedStage) -> None:
+    distribution = only(prod.resources("AWS::CloudFront::Distribution"))["DistributionConfig"]
+    assert "Logging" not in distribution  # standard logs always record the query string
+    logging = only(prod.edge.find_resources("AWS::WAFv2::LoggingConfiguration"))
+    redacted = logging["RedactedFields"]
+    assert {"QueryString": {}} in redacted
+    assert {"SingleHeader": {"Name": "cookie"}} in redacted
+    assert {"SingleHeader": {"Name": "authorization"}} in redacted
+    assert {"SingleHeader": {"Name": "referer"}} in redacted
+    [group] = prod.edge.find_resources("AWS::Logs::LogGroup").values()
+    assert group["Properties"]["LogGroupName"].startswith("aws-waf-logs-")
 
 
 def test_given_page_paths_then_the_viewer_function_maps_them_like_the_local_stack(tmp_path: Path) -> None:
@@ -155,3 +228,33 @@ def test_given_page_paths_then_the_viewer_function_maps_them_like_the_local_stac
     assert 'var DIRECTORIES = ["/reassort"];' in code
     assert "uri + '.html'" in code
     assert "uri + 'index.html'" in code
+
+
+def test_given_declared_academy_ranges_then_they_get_higher_per_ip_limits_and_others_do_not() -> None:
+    from aws_cdk import App
+    from aws_cdk.assertions import Template
+
+    from infra.edge_stack import EdgeStack
+    from infra.stages import stage_config
+
+    config = stage_config("recette", {"waf_academy_cidrs": "192.0.2.0/24, 198.51.100.0/24"})
+    stack = EdgeStack(App(), "edge", config=config)
+    template = Template.from_stack(stack)
+
+    [ip_set] = template.find_resources("AWS::WAFv2::IPSet").values()
+    assert ip_set["Properties"]["Addresses"] == ["192.0.2.0/24", "198.51.100.0/24"]
+    [acl] = template.find_resources("AWS::WAFv2::WebACL").values()
+    rules = {
+        rule["Name"]: rule["Statement"]["RateBasedStatement"]
+        for rule in acl["Properties"]["Rules"]
+        if "RateBasedStatement" in rule["Statement"]
+    }
+    factor = config.waf_academy_limit_factor
+    assert rules["RateChallengePerAcademyIp"]["Limit"] == factor * config.waf_challenge_limit_per_ip
+    assert rules["RateChallengePerIp"]["Limit"] == config.waf_challenge_limit_per_ip
+    outside = rules["RateChallengePerIp"]["ScopeDownStatement"]["AndStatement"]["Statements"][1]
+    inside = rules["RateChallengePerAcademyIp"]["ScopeDownStatement"]["AndStatement"]["Statements"][1]
+    assert "IPSetReferenceStatement" in outside["NotStatement"]["Statement"]
+    assert "IPSetReferenceStatement" in inside
+    priorities = [rule["Priority"] for rule in acl["Properties"]["Rules"]]
+    assert len(priorities) == len(set(priorities))

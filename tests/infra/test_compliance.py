@@ -83,3 +83,6 @@ def test_given_a_stage_then_its_templates_are_cfn_lint_clean(
     stage = synthesized[stage_name]
     assert lint_findings(stage.service.to_json(), stage.stage.service.region) == []
     assert lint_findings(stage.edge.to_json(), stage.stage.edge.region) == []
+    assert stage.sms is not None and stage.cloudfront_alarms is not None
+    assert lint_findings(stage.sms.to_json(), stage.stage.sms.region) == []
+    assert lint_findings(stage.cloudfront_alarms.to_json(), stage.stage.cloudfront_alarms.region) == []

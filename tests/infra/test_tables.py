@@ -52,7 +52,7 @@ def test_given_any_stage_then_tables_are_on_demand_encrypted_with_point_in_time_
 def test_given_prod_then_tables_are_protected_and_retained(prod: SynthesizedStage) -> None:
     for table in tables_by_name(prod).values():
         assert table["Properties"]["DeletionProtectionEnabled"] is True
-        assert table["DeletionPolicy"] == "Retain"
+        assert table["DeletionPolicy"] == "RetainExceptOnCreate"
         assert table["UpdateReplacePolicy"] == "Retain"
 
 

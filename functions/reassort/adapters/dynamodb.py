@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from .. import deadline
 from ..domain.model import (
     AuditEvent,
     Channel,
@@ -67,7 +67,9 @@ def _generation_condition(generation: int, name: str, placeholder: str) -> str:
 
 
 def dynamodb_client() -> Any:
-    return boto3.client("dynamodb")
+    """Attempts bounded to 1 s to connect and 2 s to read (botocore's default is 60 s each),
+    3 in all, none started past the request's deadline."""
+    return deadline.aws_client("dynamodb", deadline.DYNAMODB_TIMEOUTS)
 
 
 class DynamoElectorStore:
@@ -205,6 +207,9 @@ class DynamoLinkStore:
         recent_links: dict[str, float],
         reset_failures: bool = False,
     ) -> None:
+        # A stored link must be sent, or revoked if the send fails: never store one that the
+        # request has no time left to do either for.
+        deadline.require(deadline.LINK_ISSUE_RESERVE_SECONDS, "link issue")
         item = {
             "link_id": _s(link.link_id),
             "elector_id": _s(link.elector_id),

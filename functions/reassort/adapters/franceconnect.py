@@ -33,6 +33,7 @@ from joserfc.errors import (
 from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 
+from .. import deadline
 from ..domain.ports import IdentityProviderError, IdentityProviderUnavailable
 
 __all__ = [
@@ -328,9 +329,12 @@ class FranceConnectClient:
 
     def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         try:
-            return self._session.request(
-                method, url, timeout=self.config.timeout_seconds, allow_redirects=False, **kwargs
-            )
+            # Never longer than the request's deadline leaves (one deadline bounds every call).
+            timeout = deadline.http_timeout(self.config.timeout_seconds, "franceconnect")
+        except deadline.DeadlineExceeded as error:
+            raise FranceConnectUnavailable("deadline") from error
+        try:
+            return self._session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
         except requests.RequestException as error:
             raise FranceConnectUnavailable("network") from error
 

@@ -49,9 +49,9 @@ def parse_secrets(document: str) -> Secrets:
 def load_secrets(settings: Settings, client: Any | None = None) -> Secrets:
     if settings.secrets_id:
         if client is None:
-            import boto3
+            from .. import deadline
 
-            client = boto3.client("secretsmanager")
+            client = deadline.aws_client("secretsmanager", deadline.SECRETS_TIMEOUTS)
         document = client.get_secret_value(SecretId=settings.secrets_id)["SecretString"]
         return parse_secrets(document)
     if settings.local_secrets and settings.stage != "prod":

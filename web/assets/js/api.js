@@ -5,6 +5,27 @@ const GENERIC_ERROR = {
   message: "Une erreur est survenue. Veuillez réessayer dans quelques instants.",
 };
 
+// Answers that do not come from the service itself (no machine code): API Gateway's throttle
+// ("Too Many Requests", in English) and the firewall's blocks. The elector reads French.
+const RATE_LIMITED = {
+  code: "RATE_LIMITED",
+  message:
+    "Le service reçoit actuellement beaucoup de demandes. Patientez quelques minutes puis réessayez.",
+};
+const REQUEST_BLOCKED = {
+  code: "REQUEST_BLOCKED",
+  message:
+    "Votre demande a été bloquée par notre protection contre les abus. Si vous pensez qu'il s'agit " +
+    "d'une erreur, réessayez plus tard ou contactez l'assistance du portail Élections.",
+};
+
+function serviceError(status, data) {
+  if (data && typeof data.code === "string" && typeof data.message === "string") return data;
+  if (status === 429) return RATE_LIMITED;
+  if (status === 403) return REQUEST_BLOCKED;
+  return GENERIC_ERROR;
+}
+
 export async function callApi(method, url, body) {
   const options = { method, credentials: "same-origin", cache: "no-store", headers: {} };
   if (body !== undefined) {
@@ -30,8 +51,7 @@ export async function callApi(method, url, body) {
   if (response.ok) {
     return { ok: true, status: response.status, data };
   }
-  const error = data && typeof data.message === "string" ? data : GENERIC_ERROR;
-  return { ok: false, status: response.status, error };
+  return { ok: false, status: response.status, error: serviceError(response.status, data) };
 }
 
 // Fields of a form: API field name -> { control, group, focusTarget } (control may be a fieldset).
