@@ -218,16 +218,15 @@ class LocalStack:
     # ---- synthetic rolls ---------------------------------------------------------------------------
     def add_roll(self, path: Path, *, processes: int = 1) -> int:
         """Import a roll CSV (docs/roll-import.md, e.g. from `tools/synthetic_roll.py`) with the
-        roll import's worker and the stack's keys; its electors log in on the demonstration portal
-        with `demo-<elector id>`. The validation report and the checkpoint are written next to the
-        CSV. Returns the number of electors imported; raises ValueError when rows were rejected."""
-        import csv
-
+        roll import's reader and per-chunk worker and the stack's keys; its electors log in on
+        the demonstration portal with `demo-<elector id>`. Returns the number of electors
+        imported; raises ValueError when the file cannot be read or rows were rejected
+        (``processes`` is accepted for compatibility: one process imports here)."""
         import boto3
 
         from reassort.config import get_settings
-        from tools.import_roll import Options, run_import
-        from tools.roll.worker import WorkerConfig
+        from reassort.roll.source import RollFileError, open_roll, read_chunks
+        from reassort.roll.worker import WorkerConfig, process_chunk
 
         settings = get_settings()
         config = WorkerConfig(
@@ -235,23 +234,23 @@ class LocalStack:
             identity_key=self._identity_key,
             profile=settings.argon2_profile(),
         )
-        options = Options(
-            csv_path=path,
-            report_path=path.with_name(f"{path.stem}.report.csv"),
-            checkpoint_path=path.with_name(f"{path.stem}.checkpoint.json"),
-            processes=processes,
-            chunk_size=500,
-            dry_run=False,
-            restart=True,
-            progress=False,
-        )
-        counts = run_import(
-            options, config, client=boto3.client("dynamodb", region_name=REGION) if processes <= 1 else None
-        )
-        if counts.get("rejected"):
-            raise ValueError(f"{counts['rejected']} rows rejected, see {options.report_path}")
-        with path.open(newline="", encoding="utf-8") as handle:
-            ids = [row["elector_id"].strip() for row in csv.DictReader(handle)]
+        client = boto3.client("dynamodb", region_name=REGION)
+        hasher = self.hasher
+        try:
+            roll = open_roll(path)
+        except RollFileError as exc:
+            raise ValueError(str(exc)) from None
+        ids: list[str] = []
+        rejected = 0
+        with roll.open() as handle:
+            for _index, rows, _read, duplicates in read_chunks(roll, handle, 500):
+                result = process_chunk(rows, config, client, hasher)
+                rejected += result.counts["rejected"] + len(duplicates)
+                ids += [str(row.get("elector_id") or "").strip() for _line, row in rows]
+        if rejected:
+            raise ValueError(
+                f"{rejected} lignes rejetées : contrôlez le fichier avec reassort-import-roll --dry-run"
+            )
         self.passwords.update({elector_id: f"demo-{elector_id}" for elector_id in ids})
         return len(ids)
 

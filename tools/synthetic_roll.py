@@ -32,8 +32,7 @@ from pathlib import Path
 from reassort.domain.codes import generate_vote_code
 from reassort.domain.hashing import Argon2Profile, SecretHasher
 from reassort.domain.normalise import normalise_answer, parse_identifier
-
-from .roll.schema import COLUMNS, SECRETS
+from reassort.roll.schema import COLUMNS, SECRETS
 
 SECRETS_COLUMNS = (
     "elector_id",

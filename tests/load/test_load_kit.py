@@ -82,7 +82,7 @@ def test_given_the_local_stack_when_a_short_headless_run_is_made_then_journeys_c
 
 
 def test_given_a_sent_outbox_when_filtered_by_recipient_and_seq_then_only_the_new_messages_come_back():
-    boto3 = pytest.importorskip("boto3")
+    import boto3
     from moto import mock_aws
 
     from local.outbox import Outbox
@@ -92,7 +92,7 @@ def test_given_a_sent_outbox_when_filtered_by_recipient_and_seq_then_only_the_ne
         sns = boto3.client("sns", region_name="eu-west-3")
         ses.create_email_identity(EmailIdentity="noreply@example.gouv.fr")
         outbox = Outbox("123456789012", "eu-west-3")
-        sns.publish(PhoneNumber="+33600000000", Message="warm-up")  # creates the SNS backend
+        sns.publish(PhoneNumber="+33755512502", Message="warm-up")  # creates the SNS backend
         outbox.install()
         base = outbox.last_seq()
 
@@ -104,7 +104,7 @@ def test_given_a_sent_outbox_when_filtered_by_recipient_and_seq_then_only_the_ne
             )
 
         mail("A@example.org", "https://x/reassort/code-vote#t=first")
-        sns.publish(PhoneNumber="+33612000001", Message="https://x/reassort/code-vote#t=sms")
+        sns.publish(PhoneNumber="+33755512501", Message="https://x/reassort/code-vote#t=sms")
         mail("b@example.org", "other")
         mail("a@example.org", "https://x/reassort/code-vote#t=second")
 
@@ -115,7 +115,7 @@ def test_given_a_sent_outbox_when_filtered_by_recipient_and_seq_then_only_the_ne
         assert [m["seq"] for m in to_a] == [base + 1, base + 4]
         assert journeys.find_token({"messages": to_a}, "a@example.org", base) == ("second", base + 4)
         assert outbox.as_json(after=base + 4, to="a@example.org")["messages"] == []
-        assert outbox.as_json(after=base, to="+33612000001")["messages"][0]["links"] == [
+        assert outbox.as_json(after=base, to="+33755512501")["messages"][0]["links"] == [
             "https://x/reassort/code-vote#t=sms"
         ]
         assert outbox.as_json(after=base + 3)["messages"][0]["seq"] == base + 4

@@ -8,7 +8,7 @@ from pathlib import Path
 from reassort.domain.hashing import Argon2Profile, SecretHasher
 from reassort.domain.normalise import normalise_answer, parse_identifier
 from tools import synthetic_roll
-from tools.roll.schema import COLUMNS, check_header, validate_row
+from reassort.roll.schema import COLUMNS, check_header, validate_row
 
 CHEAP = Argon2Profile(memory_kib=64, time_cost=1, parallelism=1)
 KEY = b"k" * 32
