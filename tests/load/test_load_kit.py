@@ -156,3 +156,86 @@ def test_given_secrets_in_a_log_when_scanned_then_each_kind_is_reported_without_
     assert not any(f["line"] <= len(clean) for f in findings)
     assert all(set(f) == {"file", "line", "kind"} for f in findings)  # never the value
     assert privacy_scan.main(["--secrets", str(tmp_path / "s.csv"), "--log", str(log)]) == 1
+
+
+def raw_mail(to: str, body: str) -> bytes:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "no-reply@elections.example.gouv.fr"
+    message["To"] = to
+    message["Subject"] = "Votre lien"
+    message.set_content(body)
+    return bytes(message)
+
+
+def test_given_mails_stored_by_ses_receiving_when_polled_then_each_journey_gets_its_own_new_link():
+    import boto3
+    from moto import mock_aws
+
+    from tools.load.plugins import S3InboxLinks
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.create_bucket(Bucket="inbox", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        s3.put_object(
+            Bucket="inbox", Key="inbox/old", Body=raw_mail("a@load.test", "/reassort/code-vote#t=old")
+        )
+        links = S3InboxLinks(s3, "inbox", timeout_seconds=0.5, poll_seconds=0.0)
+        links.poll()  # a mail read before this journey asked is not this journey's
+        cursor = links.cursor(None, "a@load.test")
+        s3.put_object(
+            Bucket="inbox", Key="inbox/b", Body=raw_mail("b@load.test", "/reassort/code-vote#t=bbb")
+        )
+        s3.put_object(
+            Bucket="inbox", Key="inbox/a", Body=raw_mail("A@Load.test", "lien : /reassort/code-vote#t=new_-1")
+        )
+        assert links.await_token(None, "a@load.test", cursor) == "new_-1"
+        assert links.await_token(None, "c@load.test", cursor) is None
+        assert links.reads_sms is False
+
+
+def test_given_the_environment_when_plugins_are_chosen_then_local_and_stage_use_the_same_interfaces():
+    from tools.load.plugins import LocalPortalLogin, OutboxLinks, S3InboxLinks, SignedSessionLogin, from_env
+
+    login, links = from_env({})
+    assert isinstance(login, LocalPortalLogin) and isinstance(links, OutboxLinks)
+
+    class Secrets:
+        def get_secret_value(self, SecretId: str) -> dict[str, str]:
+            return {"SecretString": "k" * 40}
+
+    stage = {
+        "LOAD_LOGIN": "test-issuer",
+        "LOAD_TEST_ISSUER": "https://load-test.invalid",
+        "LOAD_PORTAL_AUDIENCE": "reassort",
+        "LOAD_TEST_ISSUER_SECRET_ID": "arn:secret",
+        "LOAD_LINKS": "s3",
+        "LOAD_INBOX_BUCKET": "inbox",
+    }
+    login, links = from_env(
+        stage, "https://reassort.recette.example.gouv.fr", lambda: Secrets(), lambda: object()
+    )
+    assert isinstance(login, SignedSessionLogin) and login.host == "reassort.recette.example.gouv.fr"
+    assert login.key == b"k" * 40
+    assert isinstance(links, S3InboxLinks) and links.bucket == "inbox"
+    with pytest.raises(ValueError):
+        from_env({"LOAD_LOGIN": "password-guessing"})
+
+
+def test_given_a_connection_error_when_described_then_the_cause_is_shown_not_a_zero_status():
+    from tools.load.plugins import describe_failure
+
+    class NoAnswer:
+        status_code = 0
+        error = ConnectionRefusedError(111, "Connection refused")
+
+    class Answer:
+        status_code = 503
+        error = None
+
+    assert (
+        describe_failure(NoAnswer())
+        == "pas de réponse (ConnectionRefusedError: [Errno 111] Connection refused)"
+    )
+    assert describe_failure(Answer()) == "503"
