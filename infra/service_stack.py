@@ -82,6 +82,15 @@ class ServiceStack(Stack):
             configuration_set_name=self.email.configuration_set_name,
         )
         self._add_roll_import()
+        if config.load_test_issuer:
+            from .load_test_issuer import LoadTestIssuer
+
+            self.load_test_issuer = LoadTestIssuer(
+                self,
+                "LoadTestIssuer",
+                config=config,
+                verifiers=[self.functions.request_reassort, self.functions.fc_callback],
+            )
 
         CfnOutput(self, "DistributionDomainName", value=self.web.distribution.distribution_domain_name)
         CfnOutput(self, "PublicBaseUrl", value=config.public_base_url)

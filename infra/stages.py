@@ -109,6 +109,9 @@ class StageConfig:
     lockout_alarm_threshold: int = 50
     identity_mismatch_alarm_threshold: int = 20
     error_rate_alarm_percent: int = 2
+    # Rehearsals: trust the load-test issuer of portal sessions (never in prod, see
+    # infra/load_test_issuer.py), and receive the rehearsal's e-mails (test sub-domain).
+    load_test_issuer: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -151,6 +154,7 @@ STAGES: dict[str, StageConfig] = {
         election_closes_at="2027-12-31T23:59:59",
         sms_monthly_spend_limit_usd=200,
         log_retention_days=90,
+        load_test_issuer=True,
     ),
     "prod": StageConfig(
         name="prod",
