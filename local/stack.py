@@ -64,6 +64,11 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def password_for_imported(elector_id: str) -> str:
+    """Demonstration portal password of an imported roll's elector."""
+    return f"demo-{elector_id}"
+
+
 class LocalClock:
     """The service's clock, shiftable from `/local/clock` to try link expiry without waiting an hour."""
 
@@ -172,6 +177,9 @@ class LocalStack:
             "LOCAL_SECRETS": json.dumps(local_secrets),
             "PUBLIC_BASE_URL": self.base_url,
             **self.portal.environment(),
+            # the load kit's signed sessions (tools/load/plugins.py), as on a rehearsal stage
+            "PORTAL_TEST_ISSUER": "https://load-test.local.invalid",
+            "PORTAL_TEST_ISSUER_KEY": secrets.token_urlsafe(48),
         }
         defaults = {
             "ELECTION_OPENS_AT": (now - timedelta(days=1)).isoformat(timespec="seconds"),
@@ -251,7 +259,7 @@ class LocalStack:
             raise ValueError(
                 f"{rejected} lignes rejetées : contrôlez le fichier avec reassort-import-roll --dry-run"
             )
-        self.passwords.update({elector_id: f"demo-{elector_id}" for elector_id in ids})
+        self.passwords.update({elector_id: password_for_imported(elector_id) for elector_id in ids})
         return len(ids)
 
     # ---- local-only routes (demonstration portal and outbox) ------------------------------------
@@ -308,7 +316,7 @@ class LocalStack:
                     "fields": fields,
                 },
             )
-        expected = self.passwords.get(elector_id, "")
+        expected = self.passwords.get(elector_id) or self._imported_password(elector_id)
         if not expected or not hmac.compare_digest(expected.encode(), password.encode()):
             return json_response(
                 401,
@@ -316,6 +324,10 @@ class LocalStack:
             )
         token = self.portal.issue(elector_id)
         return json_response(200, {"elector_id": elector_id}, [("set-cookie", self.portal.cookie(token))])
+
+    def _imported_password(self, elector_id: str) -> str:
+        """Electors imported by `reassort-import-roll` after the start log in like add_roll's."""
+        return password_for_imported(elector_id) if self.store.get(elector_id) is not None else ""
 
     def _logout(self, _request: HttpRequest) -> HttpResponse:
         return json_response(200, {}, [("set-cookie", self.portal.clear_cookie())])
@@ -398,6 +410,29 @@ class LocalStack:
             "moto_url": self.moto_url,
             "franceconnect_url": self.franceconnect_url,
             "electors": [e.public() for e in self.electors],
+            "import_environment": self.import_environment(),
+        }
+
+    def import_environment(self) -> dict[str, str]:
+        """What `reassort-import-roll` and the load kit need to work against this stack: its
+        table, endpoint, keys (random per start, local only) and load-test session issuer."""
+        from reassort.config import get_settings
+
+        settings = get_settings()
+        return {
+            "ELECTORS_TABLE": settings.electors_table,
+            "LOCAL_SECRETS": os.environ["LOCAL_SECRETS"],
+            "ARGON2_MEMORY_KIB": str(settings.argon2_memory_kib),
+            "ARGON2_TIME_COST": str(settings.argon2_time_cost),
+            "ARGON2_PARALLELISM": str(settings.argon2_parallelism),
+            "STAGE": "local",
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL": self.moto_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "LOAD_TEST_ISSUER": os.environ["PORTAL_TEST_ISSUER"],
+            "LOAD_TEST_ISSUER_KEY": os.environ["PORTAL_TEST_ISSUER_KEY"],
+            "LOAD_PORTAL_AUDIENCE": self.portal.audience,
         }
 
     # ---- stop ----------------------------------------------------------------------------------

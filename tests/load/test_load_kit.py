@@ -66,6 +66,9 @@ def test_given_the_local_stack_when_a_short_headless_run_is_made_then_journeys_c
         sys.executable, "-m", "tools.load.run",
         "--electors", "40", "--duration", "12s", "--users", "2", "--spawn-rate", "2",
         "--think", "0.2", "--out", str(out),
+        # the roll imported by reassort-import-roll into the running stack, sessions signed by
+        # the load-test issuer: the same plug-ins as against a stage
+        "--roll-via", "cli", "--login", "test-issuer",
     ]  # fmt: skip
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=85)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -239,3 +242,18 @@ def test_given_a_connection_error_when_described_then_the_cause_is_shown_not_a_z
         == "pas de réponse (ConnectionRefusedError: [Errno 111] Connection refused)"
     )
     assert describe_failure(Answer()) == "503"
+
+
+def test_given_workers_when_commands_are_built_then_master_and_workers_share_a_free_port():
+    import argparse
+
+    from tools.load.run import locust_commands
+
+    args = argparse.Namespace(shape=False, duration="10s", users=4, spawn_rate=2, workers=2, master_port=0)
+    master, *workers = locust_commands(args, "http://127.0.0.1:1", Path("out"))
+    port = master[master.index("--master-bind-port") + 1]
+    assert len(workers) == 2
+    assert all(w[w.index("--master-port") + 1] == port for w in workers)
+    args.master_port = 6123
+    master, *_ = locust_commands(args, "http://127.0.0.1:1", Path("out"))
+    assert master[master.index("--master-bind-port") + 1] == "6123"
