@@ -57,12 +57,40 @@ _fc_busy: set[str] = set()
 
 _pool: ElectorPool | None = None
 _plugins: tuple[Login, LinkReader] | None = None
+_environment: Environment | None = None
+FINAL_STATS = os.environ.get("LOAD_FINAL_STATS", "")
+
+
+@events.quit.add_listener
+def _write_final_stats(**_kwargs: Any) -> None:
+    """Locust rewrites its stats CSV every few seconds only: the requests that end after the
+    last rewrite (while users stop) are missing from it. The figures Locust prints at the end
+    are written here once every user has stopped, for the run's summary."""
+    if not FINAL_STATS or _environment is None or _environment.runner is None:
+        return
+    if type(_environment.runner).__name__ == "WorkerRunner":
+        return
+    stats = _environment.runner.stats
+    entries = [*stats.entries.values(), stats.total]
+    Path(FINAL_STATS).write_text(json.dumps({entry.name: _figures(entry) for entry in entries}))
+
+
+def _figures(entry: Any) -> dict[str, float]:
+    return {
+        "requests": entry.num_requests,
+        "failures": entry.num_failures,
+        "rps": round(entry.total_rps, 3),
+        "p50_ms": entry.get_response_time_percentile(0.5) or 0,
+        "p95_ms": entry.get_response_time_percentile(0.95) or 0,
+        "p99_ms": entry.get_response_time_percentile(0.99) or 0,
+    }
 
 
 @events.init.add_listener
 def _load_roll(environment: Environment, **_kwargs: Any) -> None:
     """Each worker (or the single local process) loads its slice of the synthetic roll."""
-    global _pool, _plugins
+    global _pool, _plugins, _environment
+    _environment = environment
     runner = environment.runner
     if runner is not None and type(runner).__name__ == "MasterRunner":
         return

@@ -177,6 +177,15 @@ def route_stats(stats_csv: Path) -> dict[str, dict[str, float]]:
     return out
 
 
+def final_route_stats(path: Path) -> dict[str, dict[str, float]]:
+    """The figures Locust printed at the end (written by the locustfile once users stopped);
+    empty when the run did not write them."""
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {name: {key: float(value) for key, value in figures.items()} for name, figures in data.items()}
+
+
 CHALLENGE_ROUTE = "POST /api/reassort/challenge"
 
 
@@ -319,6 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_path = args.out / "stack.log"
     record = args.out / "seen.txt"
     record.unlink(missing_ok=True)
+    (args.out / "final_stats.json").unlink(missing_ok=True)
     process, stack, secrets, fc_electors = start_stack(
         args.port, args.electors, args.out, log_path, roll_via=args.roll_via
     )
@@ -337,6 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "LOAD_SHAPE_SECONDS": str(_seconds(args.duration)),
             "LOAD_BASE_USERS": str(args.users),
             "LOAD_LINKS": "outbox",
+            "LOAD_FINAL_STATS": str(args.out / "final_stats.json"),
             **login_environment(args.login, stack),
             "PYTHONPATH": os.pathsep.join(
                 [str(ROOT), str(ROOT / "functions"), os.environ.get("PYTHONPATH", "")]
@@ -370,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
             for group in ("functions", "routes")
         }
-        routes = route_stats(args.out / "load_stats.csv")
+        routes = final_route_stats(args.out / "final_stats.json") or route_stats(args.out / "load_stats.csv")
         # the conservative bound: the faster of the two measurements
         bound = max(bound_before["challenges_per_core_s"], bound_after["challenges_per_core_s"])
         efficiency = challenge_efficiency(routes, elapsed, functions["routes"], bound)
