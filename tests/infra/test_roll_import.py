@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -171,3 +172,44 @@ def test_given_the_worker_role_when_synthesised_then_it_cannot_write_elector_sta
     (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
     logging = machine["Properties"]["LoggingConfiguration"]
     assert logging["IncludeExecutionData"] is False and logging["Level"] == "ERROR"
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def rendered(value: Any) -> str:
+    """A template string with its account and region references as the docs write them."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(rendered(part) for part in parts)
+    references = {"AWS::AccountId": "<account>", "AWS::Region": "<region>"}
+    return references.get(value.get("Ref", ""), "<?>")
+
+
+def test_given_the_operations_docs_when_compared_to_the_prod_template_then_every_name_exists(prod):
+    template = prod.service_json
+    resources = template["Resources"].values()
+    names = set()
+    for resource in resources:
+        props = resource.get("Properties", {})
+        for key in ("TableName", "StateMachineName", "Name", "BucketName"):
+            if key in props:
+                names.add(rendered(props[key]))
+    text = (DOCS / "roll-import.md").read_text(encoding="utf-8")
+    found = re.findall(r"reassort-prod[-/][A-Za-z0-9<>/-]*[A-Za-z0-9>]", text)
+    # a bucket name may be followed by an object key
+    mentioned = {name if name.startswith("reassort-prod/") else name.split("/")[0] for name in found}
+    # the table, the secret, the bucket and the state machine are all named in the docs
+    assert {
+        "reassort-prod-electors",
+        "reassort-prod/keys",
+        "reassort-prod-roll-import",
+        "reassort-prod-roll-import-<account>-<region>",
+    } <= mentioned
+    assert mentioned <= names, mentioned - names
+    outputs = set(template["Outputs"])
+    documented_outputs = set(re.findall(r"`([A-Z][A-Za-z]+(?:Name|Arn))`", text))
+    assert {"ElectorsTableName", "RollImportBucketName", "RollImportStateMachineArn"} <= documented_outputs
+    assert documented_outputs <= outputs, documented_outputs - outputs
