@@ -264,3 +264,40 @@ def test_given_workers_when_commands_are_built_then_master_and_workers_share_a_f
     args.master_port = 6123
     master, *_ = locust_commands(args, "http://127.0.0.1:1", Path("out"))
     assert master[master.index("--master-bind-port") + 1] == "6123"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_given_a_roll_imported_with_the_cli_into_a_running_stack_when_its_electors_log_in_then_they_can(
+    tmp_path,
+):
+    import urllib.error
+    import urllib.request
+
+    from tools.load.run import start_stack, stop_stack
+
+    process, summary, secrets, _fc = start_stack(0, 4, tmp_path, tmp_path / "stack.log", roll_via="cli")
+    try:
+        with secrets.open(newline="", encoding="utf-8") as handle:
+            elector_id = next(csv.DictReader(handle))["elector_id"]
+
+        def login(who: str, password: str) -> int:
+            request = urllib.request.Request(  # noqa: S310 - the loopback stack
+                f"{summary['base_url']}/local/login",
+                data=json.dumps({"elector_id": who, "password": password}).encode(),
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+                    return int(response.status)
+            except urllib.error.HTTPError as error:
+                return int(error.code)
+
+        assert login(elector_id, f"demo-{elector_id}") == 200
+        assert login(elector_id, "demo-someone-else") == 401
+        assert login("NOT-IMPORTED", "demo-NOT-IMPORTED") == 401
+        exposed = summary["import_environment"]
+        assert {"ELECTORS_TABLE", "LOCAL_SECRETS", "AWS_ENDPOINT_URL", "LOAD_TEST_ISSUER_KEY"} <= set(exposed)
+    finally:
+        stop_stack(process)
