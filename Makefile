@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install node web-assets chromium dev test test-fast lint format bench synth load openapi smoke clean
+.PHONY: install node web-assets chromium dev test test-fast lint format bench synth deploy diff load openapi smoke clean
 
 install: $(VENV)/.installed
 
@@ -58,6 +58,18 @@ bench: install
 
 synth: install node
 	cd infra && ../$(PY) app.py --all-stages
+
+# The CDK CLI pinned in package.json (npx would ask to download another one).
+# `make diff STAGE=recette`, `make deploy STAGE=prod`; CDK_ARGS="-c rehearsal=1" adds the rehearsal stack.
+STAGE ?= dev
+CDK := $(CURDIR)/node_modules/.bin/cdk
+CDK_ARGS ?=
+
+diff: install node web-assets
+	cd infra && $(CDK) diff --all -c stage=$(STAGE) $(CDK_ARGS)
+
+deploy: install node web-assets
+	cd infra && $(CDK) deploy --all -c stage=$(STAGE) --require-approval broadening $(CDK_ARGS)
 
 load: install
 	$(PY) -m tools.load.run

@@ -3,6 +3,7 @@
 
 cdk synth -c stage=prod            # one stage (cdk.json defaults to dev)
 python app.py --all-stages         # every stage into infra/cdk.out/ (make synth)
+cdk deploy -c stage=recette -c rehearsal=1 -c rehearsal_workers=8   # + the rehearsal stacks
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ sys.path.insert(0, str(INFRA_DIR.parent))
 from aws_cdk import App  # noqa: E402
 
 from infra.reassort_app import add_nag_checks, add_stages  # noqa: E402
+from infra.rehearsal_stack import add_rehearsal, truthy  # noqa: E402
 from infra.stages import STAGE_NAMES  # noqa: E402
 from infra.web_distribution import WEB_DIR  # noqa: E402
 
@@ -41,7 +43,13 @@ def main(argv: list[str] | None = None) -> None:
             f"warning: {WEB_DIR / 'vendor'} is missing; run `make web-assets` before deploying",
             file=sys.stderr,
         )
-    add_stages(app, stage_names)
+    stages = add_stages(app, stage_names)
+    if truthy(app.node.try_get_context("rehearsal")):
+        # Load generators for an election-day rehearsal: only on an explicit flag, one stage.
+        if len(stage_names) != 1:
+            parser.error("-c rehearsal=1 needs one stage (-c stage=recette)")
+        stage = stages[stage_names[0]]
+        add_rehearsal(stage, stage.config, workers=int(app.node.try_get_context("rehearsal_workers") or 0))
     add_nag_checks(app)
     app.synth()
 

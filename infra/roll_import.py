@@ -1,12 +1,11 @@
 """Roll import at scale: Step Functions Distributed Map over the roll CSV in S3.
 
 Hashing a million electors' secrets costs tens of core-hours: the map fans the CSV out to
-Lambda workers running the CLI's per-chunk code (``tools/roll/worker.py``), so the CLI and this
-path validate, hash and upsert identically.
+Lambda workers running the per-chunk code of ``functions/reassort/roll/worker.py``, which the
+CLI runs too, so both paths validate, hash and upsert identically.
 
-Packaging: the handler (``functions/roll_import_worker/handler.py``) is in the shared code
-asset like the three service functions; ``tools/roll`` is copied at synth time into a small
-layer (``python/tools/roll``), next to the shared dependency layer.
+Packaging: the handler (``functions/roll_import_worker/handler.py``) and the per-chunk code are
+in the shared code asset like the three service functions, with the shared dependency layer.
 
 Start an execution with ``{"key": "incoming/<file>.csv"}`` after uploading the file to the
 bucket. Results (counters and problems, never a value) land under ``reports/``.
@@ -18,12 +17,9 @@ input) and the state machine logs errors without execution data.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from typing import cast
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Token, Validations
+from aws_cdk import Acknowledgment, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Token, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -34,9 +30,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKER_HANDLER = "roll_import_worker.handler.lambda_handler"
-# Attributes the import may write (tools/roll/worker.py); state attributes are not among them.
+# Attributes the import may write (functions/reassort/roll/worker.py); state attributes are not among them.
 IMPORT_WRITABLE_ATTRIBUTES = (
     "elector_id",
     "display_name",
@@ -53,14 +48,12 @@ IMPORT_WRITABLE_ATTRIBUTES = (
 )
 
 
-def worker_layer_directory() -> str:
-    """A directory laid out as a Python layer holding ``tools/roll`` (copied at synth time)."""
-    target = Path(tempfile.mkdtemp(prefix="roll-worker-layer-")) / "python" / "tools"
-    shutil.copytree(
-        REPO_ROOT / "tools" / "roll", target / "roll", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-    )
-    (target / "__init__.py").write_text('"""Operations tools (roll worker only in this layer)."""\n')
-    return str(target.parent.parent)
+def roll_import_names(stage: str) -> dict[str, str]:
+    """Names of the roll bucket (unique per account and region) and of the state machine."""
+    return {
+        "bucket": f"reassort-{stage}-roll-import-{Aws.ACCOUNT_ID}-{Aws.REGION}",
+        "state_machine": f"reassort-{stage}-roll-import",
+    }
 
 
 class RollImportConstruct(Construct):
@@ -84,10 +77,14 @@ class RollImportConstruct(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        stage = (environment or {}).get("STAGE")
+        # Named after the stage, so the operations documents can say where to upload and what to start.
+        names = roll_import_names(stage) if stage else {}
 
         self.bucket = s3.Bucket(
             self,
             "RollBucket",
+            bucket_name=names.get("bucket"),
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
@@ -101,15 +98,6 @@ class RollImportConstruct(Construct):
             auto_delete_objects=False,
         )
 
-        self.worker_layer = lambda_.LayerVersion(
-            self,
-            "WorkerLayer",
-            code=lambda_.Code.from_asset(worker_layer_directory()),
-            compatible_runtimes=[lambda_.Runtime.PYTHON_3_13],
-            compatible_architectures=[lambda_.Architecture.ARM_64],
-            description="Roll import per-chunk worker (tools/roll)",
-        )
-
         worker_logs = logs.LogGroup(
             self, "WorkerLogs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY
         )
@@ -121,7 +109,7 @@ class RollImportConstruct(Construct):
             architecture=lambda_.Architecture.ARM_64,
             handler=WORKER_HANDLER,
             code=code,
-            layers=[layer, self.worker_layer],
+            layers=[layer],
             # one full vCPU: argon2 is CPU-bound, GB-s are the same and batches finish sooner
             memory_size=memory_size,
             timeout=worker_timeout or Duration.minutes(10),
@@ -196,6 +184,7 @@ class RollImportConstruct(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
+            state_machine_name=names.get("state_machine"),
             definition_body=sfn.DefinitionBody.from_chainable(self.map),
             state_machine_type=sfn.StateMachineType.STANDARD,
             timeout=Duration.hours(24),
@@ -207,6 +196,8 @@ class RollImportConstruct(Construct):
         self.bucket.grant_read(self.state_machine)
         self.bucket.grant_put(self.state_machine, "reports/*")
         self.worker.grant_invoke(self.state_machine)
+        CfnOutput(stack, "RollImportBucketName", value=self.bucket.bucket_name)
+        CfnOutput(stack, "RollImportStateMachineArn", value=self.state_machine.state_machine_arn)
         self._acknowledge(stack)
 
     def _acknowledge(self, stack: Stack) -> None:

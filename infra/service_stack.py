@@ -97,6 +97,15 @@ class ServiceStack(Stack):
             dashboard=self.monitoring.dashboard,
             alarm_topic=self.monitoring.topic,
         )
+        if config.load_test_issuer:
+            from .load_test_issuer import LoadTestIssuer
+
+            self.load_test_issuer = LoadTestIssuer(
+                self,
+                "LoadTestIssuer",
+                config=config,
+                verifiers=[self.functions.request_reassort, self.functions.fc_callback],
+            )
 
         CfnOutput(self, "DistributionDomainName", value=self.web.distribution.distribution_domain_name)
         CfnOutput(self, "PublicBaseUrl", value=config.public_base_url)

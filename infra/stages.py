@@ -128,6 +128,9 @@ class StageConfig:
     # Journal (infra/supervision.py): digest interval, and how long Object Lock keeps each digest.
     journal_interval_minutes: int = 5
     journal_retention_days: int = 7
+    # Rehearsals: trust the load-test issuer of portal sessions (never in prod, see
+    # infra/load_test_issuer.py), and receive the rehearsal's e-mails (test sub-domain).
+    load_test_issuer: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -170,6 +173,7 @@ STAGES: dict[str, StageConfig] = {
         election_closes_at="2027-12-31T23:59:59",
         sms_monthly_spend_limit_usd=200,
         log_retention_days=90,
+        load_test_issuer=True,
     ),
     "prod": StageConfig(
         name="prod",

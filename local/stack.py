@@ -64,6 +64,11 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def password_for_imported(elector_id: str) -> str:
+    """Demonstration portal password of an imported roll's elector."""
+    return f"demo-{elector_id}"
+
+
 class LocalClock:
     """The service's clock, shiftable from `/local/clock` to try link expiry without waiting an
     hour. The offset lives in shared memory: every function's worker processes read it."""
@@ -204,6 +209,9 @@ class LocalStack:
             "LOCAL_SECRETS": json.dumps(local_secrets),
             "PUBLIC_BASE_URL": self.base_url,
             **self.portal.environment(),
+            # the load kit's signed sessions (tools/load/plugins.py), as on a rehearsal stage
+            "PORTAL_TEST_ISSUER": "https://load-test.local.invalid",
+            "PORTAL_TEST_ISSUER_KEY": secrets.token_urlsafe(48),
         }
         defaults = {
             "ELECTION_OPENS_AT": (now - timedelta(days=1)).isoformat(timespec="seconds"),
@@ -250,16 +258,15 @@ class LocalStack:
     # ---- synthetic rolls ---------------------------------------------------------------------------
     def add_roll(self, path: Path, *, processes: int = 1) -> int:
         """Import a roll CSV (docs/roll-import.md, e.g. from `tools/synthetic_roll.py`) with the
-        roll import's worker and the stack's keys; its electors log in on the demonstration portal
-        with `demo-<elector id>`. The validation report and the checkpoint are written next to the
-        CSV. Returns the number of electors imported; raises ValueError when rows were rejected."""
-        import csv
-
+        roll import's reader and per-chunk worker and the stack's keys; its electors log in on
+        the demonstration portal with `demo-<elector id>`. Returns the number of electors
+        imported; raises ValueError when the file cannot be read or rows were rejected
+        (``processes`` is accepted for compatibility: one process imports here)."""
         import boto3
 
         from reassort.config import get_settings
-        from tools.import_roll import Options, run_import
-        from tools.roll.worker import WorkerConfig
+        from reassort.roll.source import RollFileError, open_roll, read_chunks
+        from reassort.roll.worker import WorkerConfig, process_chunk
 
         settings = get_settings()
         config = WorkerConfig(
@@ -267,24 +274,24 @@ class LocalStack:
             identity_key=self._identity_key,
             profile=settings.argon2_profile(),
         )
-        options = Options(
-            csv_path=path,
-            report_path=path.with_name(f"{path.stem}.report.csv"),
-            checkpoint_path=path.with_name(f"{path.stem}.checkpoint.json"),
-            processes=processes,
-            chunk_size=500,
-            dry_run=False,
-            restart=True,
-            progress=False,
-        )
-        counts = run_import(
-            options, config, client=boto3.client("dynamodb", region_name=REGION) if processes <= 1 else None
-        )
-        if counts.get("rejected"):
-            raise ValueError(f"{counts['rejected']} rows rejected, see {options.report_path}")
-        with path.open(newline="", encoding="utf-8") as handle:
-            ids = [row["elector_id"].strip() for row in csv.DictReader(handle)]
-        self.passwords.update({elector_id: f"demo-{elector_id}" for elector_id in ids})
+        client = boto3.client("dynamodb", region_name=REGION)
+        hasher = self.hasher
+        try:
+            roll = open_roll(path)
+        except RollFileError as exc:
+            raise ValueError(str(exc)) from None
+        ids: list[str] = []
+        rejected = 0
+        with roll.open() as handle:
+            for _index, rows, _read, duplicates in read_chunks(roll, handle, 500):
+                result = process_chunk(rows, config, client, hasher)
+                rejected += result.counts["rejected"] + len(duplicates)
+                ids += [str(row.get("elector_id") or "").strip() for _line, row in rows]
+        if rejected:
+            raise ValueError(
+                f"{rejected} lignes rejetées : contrôlez le fichier avec reassort-import-roll --dry-run"
+            )
+        self.passwords.update({elector_id: password_for_imported(elector_id) for elector_id in ids})
         return len(ids)
 
     # ---- local-only routes (demonstration portal and outbox) ------------------------------------
@@ -342,7 +349,7 @@ class LocalStack:
                     "fields": fields,
                 },
             )
-        expected = self.passwords.get(elector_id, "")
+        expected = self.passwords.get(elector_id) or self._imported_password(elector_id)
         if not expected or not hmac.compare_digest(expected.encode(), password.encode()):
             return json_response(
                 401,
@@ -350,6 +357,10 @@ class LocalStack:
             )
         token = self.portal.issue(elector_id)
         return json_response(200, {"elector_id": elector_id}, [("set-cookie", self.portal.cookie(token))])
+
+    def _imported_password(self, elector_id: str) -> str:
+        """Electors imported by `reassort-import-roll` after the start log in like add_roll's."""
+        return password_for_imported(elector_id) if self.store.get(elector_id) is not None else ""
 
     def _logout(self, _request: HttpRequest) -> HttpResponse:
         return json_response(200, {}, [("set-cookie", self.portal.clear_cookie())])
@@ -433,6 +444,29 @@ class LocalStack:
             "dynamodb_url": self.dynamodb_url,
             "franceconnect_url": self.franceconnect_url,
             "electors": [e.public() for e in self.electors],
+            "import_environment": self.import_environment(),
+        }
+
+    def import_environment(self) -> dict[str, str]:
+        """What `reassort-import-roll` and the load kit need to work against this stack: its
+        table, endpoint, keys (random per start, local only) and load-test session issuer."""
+        from reassort.config import get_settings
+
+        settings = get_settings()
+        return {
+            "ELECTORS_TABLE": settings.electors_table,
+            "LOCAL_SECRETS": os.environ["LOCAL_SECRETS"],
+            "ARGON2_MEMORY_KIB": str(settings.argon2_memory_kib),
+            "ARGON2_TIME_COST": str(settings.argon2_time_cost),
+            "ARGON2_PARALLELISM": str(settings.argon2_parallelism),
+            "STAGE": "local",
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL": self.moto_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "LOAD_TEST_ISSUER": os.environ["PORTAL_TEST_ISSUER"],
+            "LOAD_TEST_ISSUER_KEY": os.environ["PORTAL_TEST_ISSUER_KEY"],
+            "LOAD_PORTAL_AUDIENCE": self.portal.audience,
         }
 
     # ---- stop ----------------------------------------------------------------------------------

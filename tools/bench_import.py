@@ -25,9 +25,9 @@ import boto3
 from local.tables import create_tables
 from reassort.config import Settings
 from reassort.domain.hashing import Argon2Profile
+from reassort.roll.worker import WorkerConfig
 
 from .import_roll import Options, run_import
-from .roll.worker import WorkerConfig
 from .synthetic_roll import write_roll
 
 

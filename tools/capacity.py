@@ -9,6 +9,8 @@ pricing pages of the day:
     python -m tools.capacity --set sms_price_usd=0.09 --set email_share=0.6
 
 Rates use Little's law (concurrency = arrival rate x duration). Prices are USD list prices.
+What the stages define (function memory, argon2 profile, the election window, the SMS spend
+limit) is read from ``infra/stages.py`` (``--stage``, prod by default), never repeated here.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from infra.stages import STAGES, StageConfig
 
 # Lambda gives one full vCPU at 1769 MB; below that, CPU-bound work slows proportionally.
 LAMBDA_FULL_VCPU_MB = 1769
@@ -36,14 +42,23 @@ DEFAULT_HOURLY_PROFILE: tuple[float, ...] = (
 )  # fmt: skip
 
 
+_PROD = STAGES["prod"]
+
+
+def _window_days(stage: StageConfig) -> float:
+    opens = datetime.fromisoformat(stage.election_opens_at)
+    closes = datetime.fromisoformat(stage.election_closes_at)
+    return round((closes - opens).total_seconds() / 86400, 3)
+
+
 @dataclass(frozen=True)
 class Inputs:
     # Population and demand
     electors: int = 1_050_000
     turnout: float = 0.40
     reissues: int = 100_000
-    window_days: float = 8
-    opening_hour_of_day: int = 10
+    window_days: float = _window_days(_PROD)
+    opening_hour_of_day: int = datetime.fromisoformat(_PROD.election_opens_at).hour
     hourly_profile: tuple[float, ...] = DEFAULT_HOURLY_PROFILE
     opening_hour_factor: float = 3.0
     last_hour_factor: float = 4.5
@@ -59,13 +74,15 @@ class Inputs:
     # Measured or estimated durations (ms at one full vCPU) and Lambda size
     argon2_verify_ms: float = 36.0
     argon2_hash_ms: float = 36.0
-    lambda_memory_mb: int = 1769
+    lambda_memory_mb: int = _PROD.function_memory_mb
+    argon2_memory_kib: int = _PROD.argon2_memory_kib
     lambda_concurrency_quota: int = 1000
     # Quotas
     ses_sandbox_per_day: int = 200
     ses_sandbox_per_second: float = 1.0
     sms_sandbox_spend_usd: float = 1.0
     sms_parts_per_second: float = 10.0
+    sms_spend_limit_usd: float = _PROD.sms_monthly_spend_limit_usd
     dynamodb_initial_wru_per_s: int = 4000
     dynamodb_initial_rru_per_s: int = 12000
     # Prices (USD)
@@ -90,8 +107,8 @@ SOURCES: dict[str, str] = {
     "electors": "SPEC §1 (~1.05 M electors, Éducation nationale)",
     "turnout": "SPEC §1 (40 % turnout); used only to relate reissues to voters",
     "reissues": "SPEC §1 (50 000-150 000 expected reissues; 100 000 = middle)",
-    "window_days": "SPEC §1 (8-day vote)",
-    "opening_hour_of_day": "assumption: polls open at 10:00 Europe/Paris; configure ELECTION_OPENS_AT",
+    "window_days": "infra/stages.py: prod election_opens_at to election_closes_at (SPEC §1: about 8 days)",
+    "opening_hour_of_day": "infra/stages.py: hour of prod election_opens_at (Europe/Paris)",
     "hourly_profile": "assumption: school-week day shape (tools/capacity.py DEFAULT_HOURLY_PROFILE)",
     "opening_hour_factor": "SPEC §1 (opening hour ~3x the average hour; 2018 portal fell minutes after opening)",
     "last_hour_factor": "SPEC §1 (last hour ~4.5x the average hour)",
@@ -103,14 +120,16 @@ SOURCES: dict[str, str] = {
     "wrong_answer_share": "assumption: share of challenge POSTs refused (answer or identifier wrong)",
     "lock_share": "assumption: share of question-path journeys ending in a lock (alert e-mail)",
     "sms_parts": "SPEC §3 (one GSM-7 part)",
-    "argon2_verify_ms": "measured (docs/performance.md; ENGINEERING: 19 MiB/t=2/p=1 verify ~36 ms)",
+    "argon2_verify_ms": "measured at one vCPU (docs/performance.md; 19 MiB/t=2/p=1 verify ~36 ms)",
     "argon2_hash_ms": "measured: hashing costs one verification (same profile)",
-    "lambda_memory_mb": "choice: 1769 MB = one vCPU; CPU-bound GB-s are the same below it, latency lower",
+    "lambda_memory_mb": "infra/stages.py: function_memory_mb of the stage (below 1769 MB = one vCPU, CPU work slows)",
+    "argon2_memory_kib": "infra/stages.py: argon2_memory_kib of the stage (the profile argon2_*_ms were measured with)",
     "lambda_concurrency_quota": "AWS default account quota (new accounts may start lower: check)",
     "ses_sandbox_per_day": "AWS SES sandbox: 200 messages per 24 h",
     "ses_sandbox_per_second": "AWS SES sandbox: 1 message per second",
     "sms_sandbox_spend_usd": "AWS SMS default account spend limit: USD 1 per month",
     "sms_parts_per_second": "AWS End User Messaging SMS default: 10 message parts per second",
+    "sms_spend_limit_usd": "infra/stages.py: sms_monthly_spend_limit_usd of the stage (account-wide cap)",
     "dynamodb_initial_wru_per_s": "DynamoDB on-demand initial throughput of a new table (4 000 writes/s)",
     "dynamodb_initial_rru_per_s": "DynamoDB on-demand initial throughput of a new table (12 000 reads/s)",
     "lambda_arm_gb_s_usd": "aws.amazon.com/lambda/pricing (Arm, first 7.5 G GB-s/month)",
@@ -249,6 +268,10 @@ class Result:
     sms_parts_peak_per_s: float = 0.0
     sms_parts_total: float = 0.0
     sms_spend_total_usd: float = 0.0
+    # What to ask AWS for: 2x the busiest 24 h and 2x the peak for SES, 1.5x the spend for SMS.
+    ses_daily_quota_needed: int = 0
+    ses_rate_needed_per_s: int = 0
+    sms_spend_limit_needed_usd: int = 0
     costs: dict[str, float] = field(default_factory=dict)
     fixed_costs: dict[str, float] = field(default_factory=dict)
     cost_per_reissue_usd: float = 0.0
@@ -307,6 +330,9 @@ def model(inputs: Inputs) -> Result:
     res.sms_parts_peak_per_s = messages["sms_parts"] * peak_reissues_per_s
     res.sms_parts_total = messages["sms_parts"] * inputs.reissues
     res.sms_spend_total_usd = res.sms_parts_total * inputs.sms_price_usd
+    res.ses_daily_quota_needed = _round_up(2 * res.emails_busiest_24h)
+    res.ses_rate_needed_per_s = math.ceil(2 * res.email_peak_per_s)
+    res.sms_spend_limit_needed_usd = _round_up(1.5 * res.sms_spend_total_usd)
 
     cf_requests = inputs.cloudfront_requests_per_reissue * inputs.reissues
     cf_gb = inputs.cloudfront_mb_per_reissue * inputs.reissues / 1024
@@ -339,13 +365,18 @@ def _warnings(res: Result) -> list[str]:
             f"SES sandbox ({i.ses_sandbox_per_day}/day, {i.ses_sandbox_per_second:g}/s) is far below the "
             f"need ({res.emails_busiest_24h:,.0f} in the busiest 24 h, {res.email_peak_per_s:.1f}/s): "
             "request production access with a quota of at least "
-            f"{_round_up(2 * res.emails_busiest_24h):,} per day and {math.ceil(2 * res.email_peak_per_s)}/s"
+            f"{res.ses_daily_quota_needed:,} per day and {res.ses_rate_needed_per_s}/s"
         )
     if res.sms_spend_total_usd > i.sms_sandbox_spend_usd:
         out.append(
             f"SMS spend (USD {res.sms_spend_total_usd:,.0f}) exceeds the default USD "
             f"{i.sms_sandbox_spend_usd:g}/month limit: request production access and a spend limit of "
-            f"USD {_round_up(1.5 * res.sms_spend_total_usd):,}"
+            f"USD {res.sms_spend_limit_needed_usd:,}"
+        )
+    if res.sms_spend_limit_needed_usd > i.sms_spend_limit_usd:
+        out.append(
+            f"the stage's SMS spend limit (USD {i.sms_spend_limit_usd:,.0f}, infra/stages.py) is below "
+            f"the USD {res.sms_spend_limit_needed_usd:,} needed: SMS beyond it are not delivered"
         )
     if res.sms_parts_peak_per_s > i.sms_parts_per_second:
         out.append(
@@ -372,7 +403,7 @@ def _round_up(value: float) -> int:
 def to_markdown(res: Result) -> str:
     i = res.inputs
     lines = [
-        f"Reissues {i.reissues:,} over {i.window_days:g} days "
+        f"Reissues {i.reissues:,} over {i.window_days:g} days, functions of {i.lambda_memory_mb} MB "
         f"({i.reissues / (i.electors * i.turnout):.1%} of the expected voters).",
         "",
         "| hour | reissues/h |",
@@ -407,7 +438,13 @@ def to_markdown(res: Result) -> str:
         f"| SES e-mails, busiest 24 h | {res.emails_busiest_24h:,.0f} | {i.ses_sandbox_per_day} (sandbox) |",
         f"| SMS parts/s | {res.sms_parts_peak_per_s:.2f} | {i.sms_parts_per_second:g} (default) |",
         f"| SMS spend for the election, USD | {res.sms_spend_total_usd:,.0f} | "
-        f"{i.sms_sandbox_spend_usd:g}/month (default) |",
+        f"{i.sms_spend_limit_usd:,.0f}/month (stage) |",
+        "",
+        "| ask AWS for | at least |",
+        "|---|---:|",
+        f"| SES daily quota (2x busiest 24 h) | {res.ses_daily_quota_needed:,} |",
+        f"| SES sending rate, per second (2x peak) | {res.ses_rate_needed_per_s} |",
+        f"| SMS monthly spend limit, USD (1.5x spend) | {res.sms_spend_limit_needed_usd:,} |",
         "",
         "| cost (USD) | election | per reissue |",
         "|---|---:|---:|",
@@ -425,6 +462,19 @@ def to_markdown(res: Result) -> str:
     return "\n".join(lines)
 
 
+def stage_inputs(name: str = "prod", base: Inputs | None = None) -> Inputs:
+    """The inputs with what a stage of infra/stages.py defines: its functions' memory, argon2
+    profile and SMS spend limit. The election window is always prod's (the other stages keep a
+    window open for tests)."""
+    stage = STAGES[name]
+    return dataclasses.replace(
+        base or Inputs(),
+        lambda_memory_mb=stage.function_memory_mb,
+        argon2_memory_kib=stage.argon2_memory_kib,
+        sms_spend_limit_usd=stage.sms_monthly_spend_limit_usd,
+    )
+
+
 def inputs_markdown(inputs: Inputs) -> str:
     lines = ["| input | value | source |", "|---|---|---|"]
     for f in dataclasses.fields(inputs):
@@ -432,6 +482,49 @@ def inputs_markdown(inputs: Inputs) -> str:
         shown = "see DEFAULT_HOURLY_PROFILE" if f.name == "hourly_profile" else f"{value:g}"
         lines.append(f"| `{f.name}` | {shown} | {SOURCES.get(f.name, '')} |")
     return "\n".join(lines)
+
+
+def asks_markdown(res: Result) -> str:
+    return "\n".join(
+        [
+            f"Reissues {res.inputs.reissues:,}, burst factor {res.inputs.burst_factor:g}: peak "
+            f"{res.email_peak_per_s:.1f} e-mails/s, {res.emails_busiest_24h:,.0f} e-mails in the busiest "
+            f"24 h, {res.sms_parts_total:,.0f} SMS (USD {res.sms_spend_total_usd:,.0f}), "
+            f"{res.concurrency_total:.1f} concurrent executions.",
+            "",
+            "| ask AWS for | at least |",
+            "|---|---:|",
+            f"| SES daily quota (2x busiest 24 h) | {res.ses_daily_quota_needed:,} |",
+            f"| SES sending rate, per second (2x peak) | {res.ses_rate_needed_per_s} |",
+            f"| SMS monthly spend limit, USD (1.5x spend) | {res.sms_spend_limit_needed_usd:,} |",
+        ]
+    )
+
+
+def docs_blocks(inputs: Inputs | None = None) -> dict[str, str]:
+    """The generated parts of docs/capacity.md, by marker name."""
+    base = inputs or stage_inputs()
+    high = dataclasses.replace(base, reissues=150_000)
+    return {
+        "inputs": inputs_markdown(base),
+        "result": to_markdown(model(base)),
+        "high": asks_markdown(model(high)),
+        "stress": asks_markdown(model(dataclasses.replace(high, burst_factor=10))),
+    }
+
+
+def update_docs(text: str, blocks: dict[str, str]) -> str:
+    """Replace each ``<!-- capacity:NAME -->`` … ``<!-- /capacity:NAME -->`` block."""
+    for name, body in blocks.items():
+        start, end = f"<!-- capacity:{name} -->", f"<!-- /capacity:{name} -->"
+        head, found, rest = text.partition(start)
+        if not found:
+            raise ValueError(f"marker {start} missing")
+        _old, found, tail = rest.partition(end)
+        if not found:
+            raise ValueError(f"marker {end} missing")
+        text = f"{head}{start}\n{body.strip()}\n{end}{tail}"
+    return text
 
 
 def to_json(res: Result) -> str:
@@ -525,11 +618,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--reissues", type=int, help="expected reissues over the window")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override an input")
+    parser.add_argument(
+        "--stage", default="prod", choices=sorted(STAGES), help="stage whose definition is read"
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--inputs", action="store_true", help="print the inputs and their sources")
     parser.add_argument("--journal", action="store_true", help="cost and lag of the signed audit journal")
+    parser.add_argument("--update-docs", type=Path, metavar="docs/capacity.md", help="rewrite its figures")
     args = parser.parse_args(argv)
-    inputs = Inputs()
+    if args.update_docs:
+        args.update_docs.write_text(update_docs(args.update_docs.read_text(encoding="utf-8"), docs_blocks()))
+        return 0
+    inputs = stage_inputs(args.stage)
     if args.reissues is not None:
         inputs = dataclasses.replace(inputs, reissues=args.reissues)
     inputs = _parse_set(args.set, inputs)

@@ -14,8 +14,12 @@ Two files are written:
   personal e-mail address and mobile number to receive the link.
 
 Electors sharing a secret set also share the same hash strings (same salt): acceptable for
-synthetic data only. Names, addresses and numbers are fictitious; mobile numbers are only
-suitable for the local stack's outbox, never for a real SMS sender.
+synthetic data only. Names are fictitious, and by default no address or number can reach
+anyone: e-mail addresses are SES mailbox simulator addresses with the elector id as label
+(``success+<id>@simulator.amazonses.com``: SES accepts and drops them) and every mobile is an
+AWS End User Messaging SMS simulator number (France: +33 7 55 51 25 01 succeeds, …02 fails;
+they never reach a carrier). For a rehearsal, ``--personal-domain`` puts the personal
+addresses on the test sub-domain whose mail SES receives into S3 (tools/load/README.md).
 """
 
 from __future__ import annotations
@@ -32,8 +36,7 @@ from pathlib import Path
 from reassort.domain.codes import generate_vote_code
 from reassort.domain.hashing import Argon2Profile, SecretHasher
 from reassort.domain.normalise import normalise_answer, parse_identifier
-
-from .roll.schema import COLUMNS, SECRETS
+from reassort.roll.schema import COLUMNS, SECRETS
 
 SECRETS_COLUMNS = (
     "elector_id",
@@ -59,8 +62,35 @@ QUESTIONS = (
 ANSWER_WORDS = ("Éléphant", "Grenoble", "Mistral", "Zoé", "Cévennes", "Noël", "Brocéliande", "Île d'Oléron")
 GIVEN_NAMES = ("Camille", "Dominique", "Jean-Pierre", "Anaïs", "Hélène", "Noé", "Maëlle", "Jérôme")
 FAMILY_NAMES = ("Martin", "Lefèvre", "D'Almeida", "Bernard", "Nguyen", "Le Goff", "Muller", "Fabre")
-PRO_DOMAIN = "ac-synthetique.education.gouv.fr"
-PERSONAL_DOMAIN = "example.org"
+SES_SIMULATOR_DOMAIN = "simulator.amazonses.com"
+SMS_SIMULATOR_SUCCESS = "+33755512501"
+SMS_SIMULATOR_FAILURE = "+33755512502"
+
+
+@dataclass(frozen=True)
+class Destinations:
+    """Where the synthetic electors' mail and SMS go. ``None`` domain: the SES simulator."""
+
+    pro_domain: str | None = None
+    personal_domain: str | None = None
+    simulator_outcome: str = "success"  # success | bounce | complaint | suppressionlist | ooto
+    sms_failure_every: int = 0  # every Nth elector gets the simulator's failure number
+
+    def pro_email(self, elector_id: str) -> str:
+        label = elector_id.lower()
+        if self.pro_domain:
+            return f"{label}@{self.pro_domain}"
+        return f"{self.simulator_outcome}+pro-{label}@{SES_SIMULATOR_DOMAIN}"
+
+    def personal_email(self, elector_id: str) -> str:
+        label = elector_id.lower()
+        if self.personal_domain:
+            return f"perso.{label}@{self.personal_domain}"
+        return f"{self.simulator_outcome}+{label}@{SES_SIMULATOR_DOMAIN}"
+
+    def mobile(self, index: int) -> str:
+        every = self.sms_failure_every
+        return SMS_SIMULATOR_FAILURE if every and (index + 1) % every == 0 else SMS_SIMULATOR_SUCCESS
 
 
 @dataclass(frozen=True)
@@ -137,8 +167,15 @@ def _letters(n: int) -> str:
             return out.capitalize()
 
 
-def electors(count: int, pool: Sequence[SecretSet], seed: int, prefix: str = "E") -> Iterator[dict[str, str]]:
+def electors(
+    count: int,
+    pool: Sequence[SecretSet],
+    seed: int,
+    prefix: str = "E",
+    destinations: Destinations | None = None,
+) -> Iterator[dict[str, str]]:
     """One dict per elector with every value, plaintext included (split into the two files)."""
+    to = destinations or Destinations()
     width = max(7, len(str(count)))
     rng = random.Random(seed + 1)
     for i in range(count):
@@ -151,7 +188,7 @@ def electors(count: int, pool: Sequence[SecretSet], seed: int, prefix: str = "E"
         yield {
             "elector_id": elector_id,
             "display_name": f"{given} {family}",
-            "pro_email": f"{elector_id.lower()}@{PRO_DOMAIN}",
+            "pro_email": to.pro_email(elector_id),
             "question": s.question,
             "answer": s.answer,
             "numen": s.numen if kind in (0, 2) else "",
@@ -162,8 +199,8 @@ def electors(count: int, pool: Sequence[SecretSet], seed: int, prefix: str = "E"
             "given_names": f"{given} {GIVEN_NAMES[(i + 3) % len(GIVEN_NAMES)]}",
             "birthdate": f"{rng.randrange(1960, 2002)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}",
             "gender": "F" if i % 2 else "M",
-            "personal_email": f"perso.{elector_id.lower()}@{PERSONAL_DOMAIN}",
-            "mobile": f"+336{12000000 + i % 88000000:08d}",
+            "personal_email": to.personal_email(elector_id),
+            "mobile": to.mobile(i),
             "pool_index": str(i % len(pool)),
         }
 
@@ -178,6 +215,7 @@ def write_roll(
     seed: int = 2026,
     profile: Argon2Profile | None = None,
     prefix: str = "E",
+    destinations: Destinations | None = None,
 ) -> dict[str, float]:
     started = time.perf_counter()
     pool = make_pool(pool_size, seed)
@@ -203,7 +241,7 @@ def write_roll(
                     secrets_file, fieldnames=SECRETS_COLUMNS, extrasaction="ignore"
                 )
                 secrets_writer.writeheader()
-            for elector in electors(count, pool, seed, prefix):
+            for elector in electors(count, pool, seed, prefix, destinations):
                 row = dict(elector)
                 if not plaintext:
                     h = hashed[int(elector["pool_index"])]
@@ -234,6 +272,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pool", type=int, default=16, help="distinct secret sets (hashed once each)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--prefix", default="E", help="elector id prefix")
+    parser.add_argument(
+        "--pro-domain", help="professional addresses on this domain (default: SES mailbox simulator)"
+    )
+    parser.add_argument(
+        "--personal-domain",
+        help="personal addresses on this domain, e.g. the rehearsal's receiving sub-domain "
+        "(default: SES mailbox simulator)",
+    )
+    parser.add_argument(
+        "--simulator-outcome",
+        default="success",
+        choices=("success", "bounce", "complaint", "suppressionlist", "ooto"),
+        help="SES mailbox simulator outcome of the simulator addresses",
+    )
+    parser.add_argument(
+        "--sms-failure-every",
+        type=int,
+        default=0,
+        help="every Nth elector gets the SMS simulator's failure number",
+    )
     parser.add_argument("--argon2-memory-kib", type=int, default=Argon2Profile.memory_kib)
     parser.add_argument("--argon2-time-cost", type=int, default=Argon2Profile.time_cost)
     parser.add_argument("--argon2-parallelism", type=int, default=Argon2Profile.parallelism)
@@ -250,6 +308,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         profile=profile,
         prefix=args.prefix,
+        destinations=Destinations(
+            pro_domain=args.pro_domain,
+            personal_domain=args.personal_domain,
+            simulator_outcome=args.simulator_outcome,
+            sms_failure_every=args.sms_failure_every,
+        ),
     )
     print(
         f"{stats['rows']:,} electors written to {args.out} in {stats['total_s']:.1f} s "

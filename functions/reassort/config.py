@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     portal_audience: str = "reassort"
     portal_jwks: str | None = None
     portal_jwks_url: str | None = None
+    # Load-test issuer of portal sessions (rehearsals outside production only).
+    portal_test_issuer: str | None = None
+    portal_test_issuer_secret_id: str | None = None
+    portal_test_issuer_key: str | None = None
     fc_issuer: str | None = None
     fc_client_id: str | None = None
     fc_redirect_uri: str | None = None
@@ -71,6 +75,8 @@ class Settings(BaseSettings):
         if self.stage == "prod":
             if self.local_secrets:
                 raise ValueError("LOCAL_SECRETS is refused in prod: use SECRETS_ID")
+            if self.portal_test_issuer or self.portal_test_issuer_secret_id or self.portal_test_issuer_key:
+                raise ValueError("the load-test issuer is refused in prod")
             if not (self.election_opens_at and self.election_closes_at):
                 raise ValueError("the election window must be configured in prod")
         parse_instant(self.election_opens_at)

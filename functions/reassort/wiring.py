@@ -100,11 +100,19 @@ def get_fc_state_store() -> DynamoFcStateStore:
 @lru_cache(maxsize=1)
 def get_portal_verifier() -> PortalSessionVerifier:
     # Imported here: the redeem function never verifies a portal session (joserfc costs ~0.1 s).
-    from .adapters.portal_auth import PortalSessionVerifier
+    from .adapters.portal_auth import PortalSessionVerifier, load_test_issuer_key
 
     settings = get_settings()
+    test_issuer = None
+    if settings.portal_test_issuer:
+        key = load_test_issuer_key(settings.portal_test_issuer_secret_id, settings.portal_test_issuer_key)
+        test_issuer = (settings.portal_test_issuer, key) if key else None
     return PortalSessionVerifier.from_settings(
-        settings.portal_issuer, settings.portal_audience, settings.portal_jwks, settings.portal_jwks_url
+        settings.portal_issuer,
+        settings.portal_audience,
+        settings.portal_jwks,
+        settings.portal_jwks_url,
+        test_issuer,
     )
 
 

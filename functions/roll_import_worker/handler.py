@@ -1,6 +1,6 @@
 """Distributed Map worker: validate, hash and upsert one batch of roll rows.
 
-The per-chunk code is the CLI's (``tools.roll.worker``), shipped in its own layer next to the
+The per-chunk code is the CLI's (``reassort.roll.worker``), shipped in its own layer next to the
 dependency layer. The event is the Distributed Map batch:
 ``{"Items": [{"row": <0-based data-row index>, "fields": {<column>: <value>}}], "BatchInput": {...}}``.
 The answer carries counters and (row, field, code) problems: never a value of a row.
@@ -19,7 +19,7 @@ def _worker() -> tuple[Any, Any, Any]:
     from reassort.adapters.secrets import load_secrets
     from reassort.config import Settings
     from reassort.domain.hashing import SecretHasher
-    from tools.roll.worker import WorkerConfig
+    from reassort.roll.worker import WorkerConfig
 
     settings = Settings.from_env()
     config = WorkerConfig(
@@ -31,7 +31,7 @@ def _worker() -> tuple[Any, Any, Any]:
 
 
 def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    from tools.roll.worker import process_chunk
+    from reassort.roll.worker import process_chunk
 
     config, client, hasher = _worker()
     # row numbers as in the CLI report: the header is row 1, the first data row is row 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,10 @@ FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return _synth(tmp_path_factory, {"ARGON2_MEMORY_KIB": "19456"})
+
+
+def _synth(tmp_path_factory: pytest.TempPathFactory, environment: dict[str, str]) -> Any:
     from aws_cdk import App, Stack
     from aws_cdk import aws_dynamodb as dynamodb
     from aws_cdk import aws_lambda as lambda_
@@ -41,11 +46,11 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Any:
         code=lambda_.Code.from_asset(str(FUNCTIONS_DIR)),
         layer=layer,
         secret=secret,
-        environment={"ARGON2_MEMORY_KIB": "19456", "STAGE": "dev"},
+        environment=environment,
         rows_per_batch=40,
         max_concurrency=150,
     )
-    assert construct.worker_layer and construct.bucket and construct.state_machine
+    assert construct.bucket and construct.state_machine
     return Template.from_stack(stack)
 
 
@@ -76,7 +81,7 @@ def test_given_the_construct_when_synthesised_then_a_distributed_map_reads_the_c
     assert map_state["ResultWriter"]["Parameters"]["Prefix"] == "reports/"
 
 
-def test_given_the_worker_when_synthesised_then_it_runs_the_shared_code_with_both_layers(template):
+def test_given_the_worker_when_synthesised_then_it_runs_the_shared_code_with_the_dependency_layer(template):
     functions = template.find_resources(
         "AWS::Lambda::Function", {"Properties": {"Handler": "roll_import_worker.handler.lambda_handler"}}
     )
@@ -85,20 +90,46 @@ def test_given_the_worker_when_synthesised_then_it_runs_the_shared_code_with_bot
     assert props["Runtime"] == "python3.13"
     assert props["Architectures"] == ["arm64"]
     assert props["MemorySize"] == 1769
-    assert len(props["Layers"]) == 2
+    # the per-chunk code is in the shared code asset: no layer of its own
+    assert len(props["Layers"]) == 1
     env = props["Environment"]["Variables"]
     assert {"ELECTORS_TABLE", "SECRETS_ID", "ARGON2_MEMORY_KIB"} <= set(env)
     assert env["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
 
 
-def test_given_the_worker_layer_when_built_then_it_holds_the_cli_worker_code():
-    from infra.roll_import import worker_layer_directory
+def test_given_the_worker_package_when_read_then_it_imports_no_tools_and_no_local():
+    import ast
 
-    root = Path(worker_layer_directory())
-    assert (root / "python" / "tools" / "roll" / "worker.py").read_text() == (
-        Path(__file__).resolve().parents[2] / "tools" / "roll" / "worker.py"
-    ).read_text()
-    assert (root / "python" / "tools" / "roll" / "schema.py").exists()
+    for path in [
+        *(FUNCTIONS_DIR / "reassort" / "roll").glob("*.py"),
+        FUNCTIONS_DIR / "roll_import_worker" / "handler.py",
+    ]:
+        tree = ast.parse(path.read_text())
+        imported = [
+            name
+            for node in ast.walk(tree)
+            for name in (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+        ]
+        assert not [name for name in imported if name.split(".")[0] in ("tools", "local")], path
+
+
+def test_given_a_stage_environment_when_synthesised_then_bucket_and_machine_are_named_and_output(
+    tmp_path_factory: pytest.TempPathFactory,
+):
+    template = _synth(tmp_path_factory, {"STAGE": "recette"})
+    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    assert machine["Properties"]["StateMachineName"] == "reassort-recette-roll-import"
+    (bucket,) = template.find_resources("AWS::S3::Bucket").values()
+    name = json.dumps(bucket["Properties"]["BucketName"])
+    assert "reassort-recette-roll-import-" in name and "AWS::AccountId" in name
+    outputs = template.to_json()["Outputs"]
+    assert {"RollImportBucketName", "RollImportStateMachineArn"} <= set(outputs)
 
 
 def test_given_the_roll_bucket_when_synthesised_then_private_encrypted_tls_only_and_expiring(template):
@@ -141,3 +172,44 @@ def test_given_the_worker_role_when_synthesised_then_it_cannot_write_elector_sta
     (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
     logging = machine["Properties"]["LoggingConfiguration"]
     assert logging["IncludeExecutionData"] is False and logging["Level"] == "ERROR"
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def rendered(value: Any) -> str:
+    """A template string with its account and region references as the docs write them."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(rendered(part) for part in parts)
+    references = {"AWS::AccountId": "<account>", "AWS::Region": "<region>"}
+    return references.get(value.get("Ref", ""), "<?>")
+
+
+def test_given_the_operations_docs_when_compared_to_the_prod_template_then_every_name_exists(prod):
+    template = prod.service_json
+    resources = template["Resources"].values()
+    names = set()
+    for resource in resources:
+        props = resource.get("Properties", {})
+        for key in ("TableName", "StateMachineName", "Name", "BucketName"):
+            if key in props:
+                names.add(rendered(props[key]))
+    text = (DOCS / "roll-import.md").read_text(encoding="utf-8")
+    found = re.findall(r"reassort-prod[-/][A-Za-z0-9<>/-]*[A-Za-z0-9>]", text)
+    # a bucket name may be followed by an object key
+    mentioned = {name if name.startswith("reassort-prod/") else name.split("/")[0] for name in found}
+    # the table, the secret, the bucket and the state machine are all named in the docs
+    assert {
+        "reassort-prod-electors",
+        "reassort-prod/keys",
+        "reassort-prod-roll-import",
+        "reassort-prod-roll-import-<account>-<region>",
+    } <= mentioned
+    assert mentioned <= names, mentioned - names
+    outputs = set(template["Outputs"])
+    documented_outputs = set(re.findall(r"`([A-Z][A-Za-z]+(?:Name|Arn))`", text))
+    assert {"ElectorsTableName", "RollImportBucketName", "RollImportStateMachineArn"} <= documented_outputs
+    assert documented_outputs <= outputs, documented_outputs - outputs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,11 @@ from local.tables import create_tables
 from reassort.adapters.dynamodb import DynamoElectorStore
 from reassort.config import Settings
 from reassort.domain.hashing import Argon2Profile, SecretHasher
+from reassort.roll.worker import WorkerConfig
 from tools import import_roll, synthetic_roll
 from tools.import_roll import Options, run_import
-from tools.roll.worker import WorkerConfig
 
+ROOT = Path(__file__).resolve().parents[2]
 CHEAP = Argon2Profile(memory_kib=64, time_cost=1, parallelism=1)
 TABLE = "reassort-electors"
 KEY = b"i" * 32
@@ -224,7 +226,7 @@ def test_given_a_checkpoint_of_another_file_when_resumed_then_refused(dynamodb, 
     run_import(options(tmp_path, roll), config(), client=dynamodb)
     rows[0]["display_name"] = "Autre"
     write_csv(roll, rows)
-    with pytest.raises(SystemExit):
+    with pytest.raises(import_roll.UnusableInput, match="--restart"):
         run_import(options(tmp_path, roll), config(), client=dynamodb)
 
 
@@ -258,3 +260,220 @@ def test_given_the_cli_when_run_then_it_imports_with_the_service_settings_and_pr
     assert import_roll.main([str(bad), "--no-progress", "--dry-run"]) == 1
     header = write_csv(tmp_path / "header.csv", [{"elector_id": "E1", "anwser": "x"}])
     assert import_roll.main([str(header), "--no-progress"]) == 2
+
+
+# ---------------------------------------------------------------- files as administrations export them
+def cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "LOCAL_SECRETS", json.dumps({"link_hmac_key": "l-" * 20, "identity_hmac_key": "i-" * 20})
+    )
+    monkeypatch.setenv("ARGON2_MEMORY_KIB", "64")
+    monkeypatch.setenv("ARGON2_TIME_COST", "1")
+    monkeypatch.setenv("ELECTORS_TABLE", TABLE)
+    monkeypatch.setattr(import_roll.os, "cpu_count", lambda: 1)
+
+
+def excel_cp1252(tmp_path: Path, count: int, accented_row: int) -> tuple[Path, list[dict[str, str]]]:
+    """The synthetic roll saved as Excel does by default: Windows-1252, an accent on one row."""
+    roll, rows = synthetic(tmp_path, count)
+    for row in rows:  # only the chosen row has a character outside ASCII
+        for name, value in row.items():
+            row[name] = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    rows[accented_row - 2]["display_name"] = "Hélène Dupré"
+    write_csv(roll, rows)
+    roll.write_bytes(roll.read_text(encoding="utf-8").encode("cp1252"))
+    return roll, rows
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_given_an_excel_cp1252_file_when_imported_then_refused_up_front_in_french_with_the_line(
+    dynamodb, tmp_path, monkeypatch, capsys, dry_run
+):
+    cli_env(monkeypatch)
+    roll, _rows = excel_cp1252(tmp_path, 12, accented_row=11)
+    argv = [str(roll), "--no-progress", "--chunk-size", "2", *(["--dry-run"] if dry_run else [])]
+    assert import_roll.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "pas en UTF-8" in err and "ligne 11" in err and "--encoding cp1252" in err
+    assert "Traceback" not in err
+    assert items(dynamodb) == {}  # nothing written before the bad byte either
+
+
+def test_given_an_excel_cp1252_file_when_its_encoding_is_given_then_it_imports_with_its_accents(
+    dynamodb, tmp_path, monkeypatch, capsys
+):
+    cli_env(monkeypatch)
+    roll, rows = excel_cp1252(tmp_path, 5, accented_row=3)
+    assert import_roll.main([str(roll), "--no-progress", "--encoding", "cp1252"]) == 0
+    assert items(dynamodb)[rows[1]["elector_id"]]["display_name"] == {"S": "Hélène Dupré"}
+
+
+def test_given_a_semicolon_file_when_imported_then_the_separator_is_found_and_rows_import(
+    dynamodb, tmp_path, monkeypatch, capsys
+):
+    cli_env(monkeypatch)
+    roll, rows = synthetic(tmp_path, 4)
+    with roll.open("w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)
+    assert import_roll.main([str(roll), "--no-progress"]) == 0
+    assert set(items(dynamodb)) == {r["elector_id"] for r in rows}
+    assert "created 4" in capsys.readouterr().err
+
+
+def test_given_a_header_with_no_known_separator_when_imported_then_refused_naming_the_separator(
+    dynamodb, tmp_path, monkeypatch, capsys
+):
+    cli_env(monkeypatch)
+    roll = tmp_path / "roll.csv"
+    roll.write_text("elector_id|display_name|pro_email\nE1|A|a@ac-paris.fr\n", encoding="utf-8")
+    assert import_roll.main([str(roll), "--no-progress", "--dry-run"]) == 2
+    assert "séparateur lu : virgule" in capsys.readouterr().err
+    assert [r["code"] for r in report_at(tmp_path / "roll.csv.report.csv")] == [
+        "unknown_column",
+        "missing_column",
+        "missing_column",
+        "missing_column",
+    ]
+
+
+def report_at(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_given_extra_cells_and_a_duplicate_when_imported_then_french_report_names_both_lines(
+    dynamodb, tmp_path
+):
+    roll, rows = synthetic(tmp_path, 4)
+    rows[3]["elector_id"] = rows[1]["elector_id"]
+    write_csv(roll, rows)
+    lines = roll.read_text(encoding="utf-8").splitlines()
+    lines[2] += ",cellule en trop"  # row 3 of the file
+    roll.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    counts = run_import(options(tmp_path, roll), config(), client=dynamodb)
+    assert counts["rejected"] == 2
+    found = {(p["row"], p["code"]): p["message"] for p in report(tmp_path)}
+    assert set(found) == {("3", "extra_cells"), ("5", "duplicate_elector_id")}
+    assert found[("5", "duplicate_elector_id")].endswith("première occurrence ligne 3")
+    assert "plus de cellules que l'en-tête" in found[("3", "extra_cells")]
+
+
+def test_given_no_identity_key_when_imported_then_configuration_error_exits_2_in_french(
+    dynamodb, tmp_path, monkeypatch, capsys
+):
+    cli_env(monkeypatch)
+    monkeypatch.delenv("LOCAL_SECRETS")
+    monkeypatch.delenv("SECRETS_ID", raising=False)
+    roll, _rows = synthetic(tmp_path, 2)
+    assert import_roll.main([str(roll), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("import impossible : clé d'identité introuvable") and "Traceback" not in err
+
+
+def test_given_a_finished_import_when_run_again_then_it_says_nothing_to_do(
+    dynamodb, tmp_path, monkeypatch, capsys
+):
+    cli_env(monkeypatch)
+    roll, _rows = synthetic(tmp_path, 4)
+    assert import_roll.main([str(roll), "--no-progress", "--chunk-size", "2"]) == 0
+    capsys.readouterr()
+    assert import_roll.main([str(roll), "--no-progress", "--chunk-size", "2"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("rien à faire") and "created" not in err
+
+
+def test_given_a_failure_in_a_chunk_when_it_stops_the_run_then_the_finished_chunks_are_checkpointed(
+    dynamodb, tmp_path, monkeypatch
+):
+    roll, _rows = synthetic(tmp_path, 10)
+    real = import_roll.process_chunk
+    calls: list[int] = []
+
+    def failing(rows, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("table deleted")
+        return real(rows, *args, **kwargs)
+
+    monkeypatch.setattr(import_roll, "process_chunk", failing)
+    with pytest.raises(RuntimeError):
+        run_import(options(tmp_path, roll), config(), client=dynamodb)
+    assert json.loads((tmp_path / "checkpoint.json").read_text())["done_below"] == 2
+
+
+def test_given_rows_when_imported_then_progress_moves_with_rows_inside_a_chunk(
+    dynamodb, tmp_path, monkeypatch
+):
+    roll, rows = synthetic(tmp_path, 30)
+    steps: list[int] = []
+    real = import_roll.process_chunk
+
+    def watched(rows, config, client, hasher, progress):
+        return real(rows, config, client, hasher, lambda n: (steps.append(n), progress(n)))
+
+    monkeypatch.setattr(import_roll, "process_chunk", watched)
+    run_import(options(tmp_path, roll, chunk_size=30), config(), client=dynamodb)
+    assert [n for n in steps if n] == [25, 5]  # created: hashed and written 25 at a time
+    rows[0]["display_name"] = rows[1]["display_name"] = "Nom corrigé"
+    steps.clear()
+    again = options(tmp_path, write_csv(roll, rows), restart=True, chunk_size=30)
+    run_import(again, config(), client=dynamodb)
+    assert sorted(n for n in steps if n) == [1, 1, 28]  # updated one by one, the rest unchanged
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_given_ctrl_c_during_a_parallel_import_when_pressed_then_it_stops_within_two_seconds_and_resumes(
+    tmp_path,
+):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        endpoint = f"http://127.0.0.1:{server._server.server_port}"  # type: ignore[attr-defined]
+        client = boto3.client("dynamodb", region_name="eu-west-3", endpoint_url=endpoint)
+        create_tables(client, Settings(argon2_memory_kib=64))
+        roll, _rows = synthetic(tmp_path, 400)
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_REGION": "eu-west-3",
+            "ELECTORS_TABLE": TABLE,
+            "LOCAL_SECRETS": json.dumps({"link_hmac_key": "l-" * 20, "identity_hmac_key": "i-" * 20}),
+            # costly enough that a chunk of 4 rows takes a fraction of a second
+            "ARGON2_MEMORY_KIB": "8192",
+            "ARGON2_TIME_COST": "2",
+        }
+        command = [sys.executable, "-m", "tools.import_roll", str(roll), "--processes", "2"]
+        command += ["--chunk-size", "4", "--no-progress"]
+        checkpoint = roll.with_name("roll.csv.checkpoint.json")
+        process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        deadline = time.monotonic() + 60
+        while not checkpoint.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert checkpoint.exists(), "no chunk finished"
+        process.send_signal(signal.SIGINT)
+        pressed = time.monotonic()
+        _out, err = process.communicate(timeout=30)
+        stopped_after = time.monotonic() - pressed
+        assert process.returncode == 130, err
+        assert stopped_after < 2.0
+        assert "Traceback" not in err and "point de reprise enregistré" in err
+        done_before = json.loads(checkpoint.read_text())["done_below"]
+        assert 1 <= done_before < 100
+        env["ARGON2_MEMORY_KIB"], env["ARGON2_TIME_COST"] = "64", "1"
+        again = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert again.returncode == 0, again.stderr
+        assert "reprise :" in again.stderr
+        assert client.scan(TableName=TABLE, Select="COUNT")["Count"] == 400
+    finally:
+        server.stop()

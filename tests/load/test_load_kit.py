@@ -57,7 +57,7 @@ def test_given_the_election_day_shape_when_sampled_then_opening_and_last_hour_pe
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(180)
 def test_given_the_local_stack_when_a_short_headless_run_is_made_then_journeys_complete_without_failure(
     tmp_path,
 ):
@@ -66,8 +66,11 @@ def test_given_the_local_stack_when_a_short_headless_run_is_made_then_journeys_c
         sys.executable, "-m", "tools.load.run",
         "--electors", "40", "--duration", "12s", "--users", "2", "--spawn-rate", "2",
         "--think", "0.2", "--out", str(out),
+        # the roll imported by reassort-import-roll into the running stack, sessions signed by
+        # the load-test issuer: the same plug-ins as against a stage
+        "--roll-via", "cli", "--login", "test-issuer",
     ]  # fmt: skip
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=85)
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=170)
     assert result.returncode == 0, result.stderr[-2000:]
     with (out / "load_stats.csv").open(newline="") as handle:
         stats = {row["Name"]: row for row in csv.DictReader(handle)}
@@ -75,6 +78,13 @@ def test_given_the_local_stack_when_a_short_headless_run_is_made_then_journeys_c
     assert int(stats["POST /api/links/redeem"]["Request Count"]) > 0
     assert (out / "report.html").stat().st_size > 0
     run = json.loads((out / "run.json").read_text())
+    # the summary counts every request, also those that ended after Locust's last CSV rewrite
+    routes = run["routes"]
+    assert (out / "final_stats.json").is_file()
+    assert routes["Aggregated"]["requests"] == sum(
+        v["requests"] for k, v in routes.items() if k != "Aggregated"
+    )
+    assert routes["Aggregated"]["requests"] >= int(stats["Aggregated"]["Request Count"])
     assert run["argon2"]["verify_ms"] > 0
     assert run["challenge"]["function_invocations"] > 0
     assert run["privacy"]["items_scanned"] > 0 and run["privacy"]["findings"] == []
@@ -82,7 +92,7 @@ def test_given_the_local_stack_when_a_short_headless_run_is_made_then_journeys_c
 
 
 def test_given_a_sent_outbox_when_filtered_by_recipient_and_seq_then_only_the_new_messages_come_back():
-    boto3 = pytest.importorskip("boto3")
+    import boto3
     from moto import mock_aws
 
     from local.outbox import Outbox
@@ -92,7 +102,7 @@ def test_given_a_sent_outbox_when_filtered_by_recipient_and_seq_then_only_the_ne
         sns = boto3.client("sns", region_name="eu-west-3")
         ses.create_email_identity(EmailIdentity="noreply@example.gouv.fr")
         outbox = Outbox("123456789012", "eu-west-3")
-        sns.publish(PhoneNumber="+33600000000", Message="warm-up")  # creates the SNS backend
+        sns.publish(PhoneNumber="+33755512502", Message="warm-up")  # creates the SNS backend
         outbox.install()
         base = outbox.last_seq()
 
@@ -104,7 +114,7 @@ def test_given_a_sent_outbox_when_filtered_by_recipient_and_seq_then_only_the_ne
             )
 
         mail("A@example.org", "https://x/reassort/code-vote#t=first")
-        sns.publish(PhoneNumber="+33612000001", Message="https://x/reassort/code-vote#t=sms")
+        sns.publish(PhoneNumber="+33755512501", Message="https://x/reassort/code-vote#t=sms")
         mail("b@example.org", "other")
         mail("a@example.org", "https://x/reassort/code-vote#t=second")
 
@@ -115,7 +125,7 @@ def test_given_a_sent_outbox_when_filtered_by_recipient_and_seq_then_only_the_ne
         assert [m["seq"] for m in to_a] == [base + 1, base + 4]
         assert journeys.find_token({"messages": to_a}, "a@example.org", base) == ("second", base + 4)
         assert outbox.as_json(after=base + 4, to="a@example.org")["messages"] == []
-        assert outbox.as_json(after=base, to="+33612000001")["messages"][0]["links"] == [
+        assert outbox.as_json(after=base, to="+33755512501")["messages"][0]["links"] == [
             "https://x/reassort/code-vote#t=sms"
         ]
         assert outbox.as_json(after=base + 3)["messages"][0]["seq"] == base + 4
@@ -156,3 +166,138 @@ def test_given_secrets_in_a_log_when_scanned_then_each_kind_is_reported_without_
     assert not any(f["line"] <= len(clean) for f in findings)
     assert all(set(f) == {"file", "line", "kind"} for f in findings)  # never the value
     assert privacy_scan.main(["--secrets", str(tmp_path / "s.csv"), "--log", str(log)]) == 1
+
+
+def raw_mail(to: str, body: str) -> bytes:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "no-reply@elections.example.gouv.fr"
+    message["To"] = to
+    message["Subject"] = "Votre lien"
+    message.set_content(body)
+    return bytes(message)
+
+
+def test_given_mails_stored_by_ses_receiving_when_polled_then_each_journey_gets_its_own_new_link():
+    import boto3
+    from moto import mock_aws
+
+    from tools.load.plugins import S3InboxLinks
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.create_bucket(Bucket="inbox", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        s3.put_object(
+            Bucket="inbox", Key="inbox/old", Body=raw_mail("a@load.test", "/reassort/code-vote#t=old")
+        )
+        links = S3InboxLinks(s3, "inbox", timeout_seconds=0.5, poll_seconds=0.0)
+        links.poll()  # a mail read before this journey asked is not this journey's
+        cursor = links.cursor(None, "a@load.test")
+        s3.put_object(
+            Bucket="inbox", Key="inbox/b", Body=raw_mail("b@load.test", "/reassort/code-vote#t=bbb")
+        )
+        s3.put_object(
+            Bucket="inbox", Key="inbox/a", Body=raw_mail("A@Load.test", "lien : /reassort/code-vote#t=new_-1")
+        )
+        assert links.await_token(None, "a@load.test", cursor) == "new_-1"
+        assert links.await_token(None, "c@load.test", cursor) is None
+        assert links.reads_sms is False
+
+
+def test_given_the_environment_when_plugins_are_chosen_then_local_and_stage_use_the_same_interfaces():
+    from tools.load.plugins import LocalPortalLogin, OutboxLinks, S3InboxLinks, SignedSessionLogin, from_env
+
+    login, links = from_env({})
+    assert isinstance(login, LocalPortalLogin) and isinstance(links, OutboxLinks)
+
+    class Secrets:
+        def get_secret_value(self, SecretId: str) -> dict[str, str]:
+            return {"SecretString": "k" * 40}
+
+    stage = {
+        "LOAD_LOGIN": "test-issuer",
+        "LOAD_TEST_ISSUER": "https://load-test.invalid",
+        "LOAD_PORTAL_AUDIENCE": "reassort",
+        "LOAD_TEST_ISSUER_SECRET_ID": "arn:secret",
+        "LOAD_LINKS": "s3",
+        "LOAD_INBOX_BUCKET": "inbox",
+    }
+    login, links = from_env(
+        stage, "https://reassort.recette.example.gouv.fr", lambda: Secrets(), lambda: object()
+    )
+    assert isinstance(login, SignedSessionLogin) and login.host == "reassort.recette.example.gouv.fr"
+    assert login.key == b"k" * 40
+    assert isinstance(links, S3InboxLinks) and links.bucket == "inbox"
+    with pytest.raises(ValueError):
+        from_env({"LOAD_LOGIN": "password-guessing"})
+
+
+def test_given_a_connection_error_when_described_then_the_cause_is_shown_not_a_zero_status():
+    from tools.load.plugins import describe_failure
+
+    class NoAnswer:
+        status_code = 0
+        error = ConnectionRefusedError(111, "Connection refused")
+
+    class Answer:
+        status_code = 503
+        error = None
+
+    assert (
+        describe_failure(NoAnswer())
+        == "pas de réponse (ConnectionRefusedError: [Errno 111] Connection refused)"
+    )
+    assert describe_failure(Answer()) == "503"
+
+
+def test_given_workers_when_commands_are_built_then_master_and_workers_share_a_free_port():
+    import argparse
+
+    from tools.load.run import locust_commands
+
+    args = argparse.Namespace(shape=False, duration="10s", users=4, spawn_rate=2, workers=2, master_port=0)
+    master, *workers = locust_commands(args, "http://127.0.0.1:1", Path("out"))
+    port = master[master.index("--master-bind-port") + 1]
+    assert len(workers) == 2
+    assert all(w[w.index("--master-port") + 1] == port for w in workers)
+    args.master_port = 6123
+    master, *_ = locust_commands(args, "http://127.0.0.1:1", Path("out"))
+    assert master[master.index("--master-bind-port") + 1] == "6123"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_given_a_roll_imported_with_the_cli_into_a_running_stack_when_its_electors_log_in_then_they_can(
+    tmp_path,
+):
+    import urllib.error
+    import urllib.request
+
+    from tools.load.run import start_stack, stop_stack
+
+    process, summary, secrets, _fc = start_stack(0, 4, tmp_path, tmp_path / "stack.log", roll_via="cli")
+    try:
+        with secrets.open(newline="", encoding="utf-8") as handle:
+            elector_id = next(csv.DictReader(handle))["elector_id"]
+
+        def login(who: str, password: str) -> int:
+            request = urllib.request.Request(  # noqa: S310 - the loopback stack
+                f"{summary['base_url']}/local/login",
+                data=json.dumps({"elector_id": who, "password": password}).encode(),
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+                    return int(response.status)
+            except urllib.error.HTTPError as error:
+                return int(error.code)
+
+        assert login(elector_id, f"demo-{elector_id}") == 200
+        assert login(elector_id, "demo-someone-else") == 401
+        assert login("NOT-IMPORTED", "demo-NOT-IMPORTED") == 401
+        exposed = summary["import_environment"]
+        assert {"ELECTORS_TABLE", "LOCAL_SECRETS", "AWS_ENDPOINT_URL", "LOAD_TEST_ISSUER_KEY"} <= set(exposed)
+    finally:
+        stop_stack(process)

@@ -131,3 +131,47 @@ def test_given_cli_overrides_when_run_then_json_reflects_them(capsys):
     assert data["inputs"]["burst_factor"] == 1
     assert capacity.main(["--inputs"]) == 0
     assert "SPEC" in capsys.readouterr().out
+
+
+def test_given_the_prod_stage_when_modelled_then_its_memory_window_and_spend_limit_are_read_not_repeated():
+    from infra.stages import STAGES
+
+    prod = STAGES["prod"]
+    inputs = capacity.stage_inputs("prod")
+    assert inputs.lambda_memory_mb == prod.function_memory_mb
+    assert inputs.argon2_memory_kib == prod.argon2_memory_kib
+    assert inputs.sms_spend_limit_usd == prod.sms_monthly_spend_limit_usd
+    assert (
+        len(capacity.hourly_reissues(inputs)) == round(inputs.window_days * 24) == 175
+    )  # 1 Dec 10:00 to 8 Dec 17:00
+    # below one vCPU the argon2 work of an accepted challenge slows down with the memory
+    accepted = next(r for r in model(inputs).routes if r.route.endswith("(accepted)"))
+    full = next(
+        r
+        for r in model(dataclasses.replace(inputs, lambda_memory_mb=1769)).routes
+        if r.route.endswith("(accepted)")
+    )
+    cpu_ms = 2 * 36 + 3  # two verifications and the rest of the handler
+    assert accepted.duration_ms == pytest.approx(
+        full.duration_ms + cpu_ms * (1769 / prod.function_memory_mb - 1)
+    )
+    assert capacity.stage_inputs("dev").lambda_memory_mb == STAGES["dev"].function_memory_mb
+
+
+def test_given_the_high_end_of_reissues_when_modelled_then_the_prod_spend_limit_covers_the_sms():
+    high = model(dataclasses.replace(capacity.stage_inputs("prod"), reissues=150_000))
+    assert high.sms_spend_limit_needed_usd <= high.inputs.sms_spend_limit_usd
+    assert not any("spend limit (USD" in w for w in high.warnings)
+    short = model(dataclasses.replace(high.inputs, sms_spend_limit_usd=1000))
+    assert any("is below the USD 5,300 needed" in w for w in short.warnings)
+
+
+def test_given_the_capacity_docs_when_compared_to_the_model_then_every_generated_figure_matches():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "docs" / "capacity.md"
+    text = path.read_text(encoding="utf-8")
+    assert capacity.update_docs(text, capacity.docs_blocks()) == text, (
+        "docs/capacity.md is stale: python -m tools.capacity --update-docs docs/capacity.md"
+    )
+    assert "1769 MB = one vCPU; CPU-bound" not in text

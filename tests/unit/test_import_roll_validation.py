@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.roll.schema import COLUMNS, check_header, digest_key, keyed_digest, validate_row
+from reassort.roll.schema import COLUMNS, check_header, digest_key, keyed_digest, validate_row
 
 KEY = b"i" * 32
 NUMEN_HASH = "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNo"

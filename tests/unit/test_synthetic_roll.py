@@ -7,8 +7,8 @@ from pathlib import Path
 
 from reassort.domain.hashing import Argon2Profile, SecretHasher
 from reassort.domain.normalise import normalise_answer, parse_identifier
+from reassort.roll.schema import COLUMNS, check_header, validate_row
 from tools import synthetic_roll
-from tools.roll.schema import COLUMNS, check_header, validate_row
 
 CHEAP = Argon2Profile(memory_kib=64, time_cost=1, parallelism=1)
 KEY = b"k" * 32
@@ -63,3 +63,29 @@ def test_given_many_electors_when_generated_then_ids_and_civil_identities_are_un
     assert len({r["elector_id"] for r in rows}) == 2000
     assert len({(r["birth_family_name"], r["given_names"].split()[0], r["birthdate"]) for r in rows}) == 2000
     assert all(not r["personal_email"].endswith("education.gouv.fr") for r in rows)
+
+
+def test_given_the_defaults_when_generated_then_no_address_or_number_can_reach_anyone(tmp_path):
+    synthetic_roll.write_roll(12, tmp_path / "r.csv", tmp_path / "s.csv", plaintext=True)
+    rows = read(tmp_path / "s.csv")
+    for row in rows:
+        for address in (row["pro_email"], row["personal_email"]):
+            assert address.endswith("@simulator.amazonses.com") and address.startswith("success+")
+        assert row["mobile"] == "+33755512501"
+    assert len({r["personal_email"] for r in rows}) == 12  # labelled: one address per elector
+    assert {r["pro_email"] for r in rows}.isdisjoint(r["personal_email"] for r in rows)
+    roll = read(tmp_path / "r.csv")
+    assert all(validate_row(n, r, KEY)[1] == [] for n, r in enumerate(roll, start=2))
+
+
+def test_given_a_rehearsal_domain_and_failures_when_generated_then_they_are_used(tmp_path):
+    synthetic_roll.main(
+        [
+            "--count", "6", "--out", str(tmp_path / "r.csv"), "--secrets", str(tmp_path / "s.csv"),
+            "--plaintext", "--personal-domain", "load.recette.example.gouv.fr", "--sms-failure-every", "3",
+        ]
+    )  # fmt: skip
+    rows = read(tmp_path / "s.csv")
+    assert rows[0]["personal_email"] == "perso.e0000000@load.recette.example.gouv.fr"
+    assert rows[0]["pro_email"].endswith("@simulator.amazonses.com")
+    assert [r["mobile"][-2:] for r in rows] == ["01", "01", "02", "01", "01", "02"]

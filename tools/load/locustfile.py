@@ -1,4 +1,4 @@
-"""Locust journeys: demo login → challenge → link from the outbox → check → redeem.
+"""Locust journeys: login → challenge → link → check → redeem, locally or against a stage.
 
     locust -f tools/load/locustfile.py --host http://127.0.0.1:8000        # flat load
     locust -f tools/load/locustfile.py,tools/load/shape.py --host ...      # election-day shape
@@ -13,9 +13,14 @@ Environment:
   LOAD_THINK_SECONDS  pause between journeys of one user                      (default 1)
   LOAD_RECORD         file where the links' tokens and the new vote codes are appended, for
                       the privacy scan after the run (tools/privacy_scan.py)     (default none)
+  LOAD_LOGIN          local (demonstration portal) | test-issuer (stage)        (default local)
+  LOAD_LINKS          outbox (local stack) | s3 (SES receiving on a stage)      (default outbox)
+  LOAD_TEST_ISSUER, LOAD_PORTAL_AUDIENCE, LOAD_TEST_ISSUER_SECRET_ID (or LOAD_TEST_ISSUER_KEY),
+  LOAD_INBOX_BUCKET, LOAD_INBOX_PREFIX: see tools/load/plugins.py and tools/load/README.md
 
-Request names are the product's routes; the local helpers (login, outbox) are named
-``[local] …`` so they can be told apart in the report. A refusal the journey asked for (wrong
+Login and link reading are plug-ins (tools/load/plugins.py): the local run and a stage run
+go through the same two interfaces. Request names are the product's routes; the local helpers
+(login, outbox) are named ``[local] …`` so they can be told apart in the report. A refusal the journey asked for (wrong
 answer: 401/403 ``WRONG_CREDENTIALS``) counts as a success under its own name; anything else
 unexpected is a failure. The outbox is read with ``?to=<destination>&after=<seq>``: each poll
 returns this journey's new messages only, however many the run has sent.
@@ -26,7 +31,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,7 +38,8 @@ from urllib.parse import urlsplit
 from locust import HttpUser, between, events, task
 from locust.env import Environment
 
-from tools.load.journeys import Elector, ElectorPool, find_token, load_electors, password_for, wrong
+from tools.load.journeys import Elector, ElectorPool, load_electors, password_for, wrong
+from tools.load.plugins import LinkReader, Login, describe_failure, from_env
 
 SMS_SHARE = float(os.environ.get("LOAD_SMS_SHARE", "0.3"))
 WRONG_SHARE = float(os.environ.get("LOAD_WRONG_SHARE", "0.2"))
@@ -51,15 +56,45 @@ _fc_used: dict[str, int] = {}
 _fc_busy: set[str] = set()
 
 _pool: ElectorPool | None = None
+_plugins: tuple[Login, LinkReader] | None = None
+_environment: Environment | None = None
+FINAL_STATS = os.environ.get("LOAD_FINAL_STATS", "")
+
+
+@events.quit.add_listener
+def _write_final_stats(**_kwargs: Any) -> None:
+    """Locust rewrites its stats CSV every few seconds only: the requests that end after the
+    last rewrite (while users stop) are missing from it. The figures Locust prints at the end
+    are written here once every user has stopped, for the run's summary."""
+    if not FINAL_STATS or _environment is None or _environment.runner is None:
+        return
+    if type(_environment.runner).__name__ == "WorkerRunner":
+        return
+    stats = _environment.runner.stats
+    entries = [*stats.entries.values(), stats.total]
+    Path(FINAL_STATS).write_text(json.dumps({entry.name: _figures(entry) for entry in entries}))
+
+
+def _figures(entry: Any) -> dict[str, float]:
+    return {
+        "requests": entry.num_requests,
+        "failures": entry.num_failures,
+        "rps": round(entry.total_rps, 3),
+        "p50_ms": entry.get_response_time_percentile(0.5) or 0,
+        "p95_ms": entry.get_response_time_percentile(0.95) or 0,
+        "p99_ms": entry.get_response_time_percentile(0.99) or 0,
+    }
 
 
 @events.init.add_listener
 def _load_roll(environment: Environment, **_kwargs: Any) -> None:
     """Each worker (or the single local process) loads its slice of the synthetic roll."""
-    global _pool
+    global _pool, _plugins, _environment
+    _environment = environment
     runner = environment.runner
     if runner is not None and type(runner).__name__ == "MasterRunner":
         return
+    _plugins = from_env(base_url=environment.host or "")
     path = Path(os.environ.get("LOAD_SECRETS", "build/load/secrets.csv"))
     index = int(getattr(runner, "worker_index", 0) or 0)
     count = int(os.environ.get("LOAD_WORKER_COUNT", "1"))
@@ -83,25 +118,18 @@ class ReissueUser(HttpUser):
         if random.random() < WRONG_SHARE:
             self._challenge(elector, channel, destination, wrong_answer=True)
         after = self._outbox_seq(destination)
+        assert _plugins is not None
         if self._challenge(elector, channel, destination, wrong_answer=False):
+            if channel == "sms" and not _plugins[1].reads_sms:
+                return  # the SMS simulator accepted it; nothing comes back to read
             token = self._await_link(destination, after)
             if token:
                 self._redeem(token)
 
     # ---- steps ------------------------------------------------------------------------------------
     def _login(self, elector_id: str, password: str) -> bool:
-        self.client.cookies.clear()
-        with self.client.post(
-            "/local/login",
-            json={"elector_id": elector_id, "password": password},
-            name="[local] POST /local/login",
-            catch_response=True,
-        ) as response:
-            if response.status_code != 200:
-                response.failure(f"login {response.status_code}")
-                return False
-            response.success()
-            return True
+        assert _plugins is not None
+        return _plugins[0].login(self.client, elector_id, password)
 
     def _challenge(self, elector: Elector, channel: str, destination: str, *, wrong_answer: bool) -> bool:
         self.client.get("/api/reassort/challenge", name="GET /api/reassort/challenge")
@@ -123,37 +151,26 @@ class ReissueUser(HttpUser):
             if r.status_code == 202:
                 r.success()
                 return True
-            r.failure(f"{r.status_code} {code}")
+            r.failure(f"{describe_failure(r)} {code}")
             return False
 
     def _outbox_seq(self, destination: str) -> int:
-        """The outbox's newest message number: the link of this journey comes after it."""
-        return int(self._outbox(destination).get("last_seq", 0))
-
-    def _outbox(self, destination: str, after: int | None = None) -> dict[str, Any]:
-        params = {"to": destination} if after is None else {"to": destination, "after": str(after)}
-        with self.client.get(
-            "/local/outbox.json", params=params, name="[local] GET /local/outbox.json", catch_response=True
-        ) as r:
-            if r.status_code != 200:
-                r.failure(f"outbox {r.status_code}")
-                return {}
-            r.success()
-            return dict(r.json())
+        """Where the link reader stands now: the link of this journey comes after it."""
+        assert _plugins is not None
+        return _plugins[1].cursor(self.client, destination)
 
     def _await_link(self, destination: str, after: int) -> str | None:
-        for attempt in range(OUTBOX_POLLS):
-            token, _seq = find_token(self._outbox(destination, after), destination, after)
-            if token:
-                _record("token", token)
-                return token
-            time.sleep(0.1 * (attempt + 1))
+        assert _plugins is not None
+        token = _plugins[1].await_token(self.client, destination, after)
+        if token:
+            _record("token", token)
+            return token
         events.request.fire(
             request_type="LINK",
-            name="[local] link delivered",
+            name="link delivered",
             response_time=0,
             response_length=0,
-            exception=RuntimeError("no link in the outbox"),
+            exception=RuntimeError("no link received"),
             context={},
         )
         return None
@@ -163,7 +180,7 @@ class ReissueUser(HttpUser):
             "/api/links/check", json={"token": token}, name="POST /api/links/check", catch_response=True
         ) as r:
             if r.status_code != 200:
-                r.failure(f"{r.status_code} {_code(r)}")
+                r.failure(f"{describe_failure(r)} {_code(r)}")
                 return
             r.success()
         with self.client.post(
@@ -174,7 +191,7 @@ class ReissueUser(HttpUser):
                 _record("code", str(code))
                 r.success()
             else:
-                r.failure(f"{r.status_code} {_code(r)}")
+                r.failure(f"{describe_failure(r)} {_code(r)}")
 
     # ---- FranceConnect (emulator) ----------------------------------------------------------------
     def _fc_journey(self) -> bool:

@@ -3,6 +3,7 @@
     python -m tools.load.run --electors 20000 --duration 5m --users 40
     python -m tools.load.run --shape --duration 10m --users 20          # election-day shape
     python -m tools.load.run --workers 2 --duration 5m --users 80       # master + 2 workers
+    python -m tools.load.run --login test-issuer --roll-via cli          # as against a stage
 
 Reports: build/load/report.html and build/load/load_*.csv (Locust's stats, failures,
 exceptions and history), build/load/stack.log (the stack's whole output), and
@@ -20,6 +21,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -61,11 +63,18 @@ def argon2_bound(profile: Any, samples: int = 20) -> dict[str, float]:
 
 
 def start_stack(
-    port: int, electors: int, workdir: Path, log_path: Path, timeout: float = 600
+    port: int,
+    electors: int,
+    workdir: Path,
+    log_path: Path,
+    timeout: float = 600,
+    roll_via: str = "stack",
 ) -> tuple[subprocess.Popen[bytes], dict[str, Any], Path, list[dict[str, str]]]:
-    """The local stack (`python -m local --roll …`) in its own process, as `make dev` runs it,
-    with a synthetic roll hashed with the stack's argon2 profile. Its whole output (the
-    handlers' JSON log lines at INFO included) goes to ``log_path`` for the privacy scan."""
+    """The local stack (`python -m local`) in its own process, as `make dev` runs it, with a
+    synthetic roll hashed with the stack's argon2 profile, imported by the stack (``--roll``)
+    or, with ``roll_via="cli"``, by `reassort-import-roll` once the stack runs, as an operator
+    would. Its whole output (the handlers' JSON log lines at INFO included) goes to
+    ``log_path`` for the privacy scan."""
     from reassort.config import Settings
     from tools.synthetic_roll import write_roll
 
@@ -76,8 +85,10 @@ def start_stack(
     env = {**os.environ, "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO")}
     command = [
         sys.executable, "-m", "local", "--host", "127.0.0.1", "--port", str(port),
-        "--quiet", "--roll", str(roll), "--ready-file", str(ready),
+        "--quiet", "--ready-file", str(ready),
     ]  # fmt: skip
+    if roll_via == "stack":
+        command += ["--roll", str(roll)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
@@ -88,6 +99,8 @@ def start_stack(
             raise SystemExit(f"the local stack did not start:\n{tail}")
         time.sleep(0.2)
     summary = json.loads(ready.read_text(encoding="utf-8"))
+    if roll_via == "cli":
+        import_with_cli(roll, summary["import_environment"], process)
     fc_electors = []
     try:
         from local.fc_emulator import identity_by_key
@@ -106,6 +119,29 @@ def start_stack(
     except ImportError:
         pass
     return process, summary, secrets, fc_electors
+
+
+def import_with_cli(roll: Path, environment: dict[str, str], stack: subprocess.Popen[bytes]) -> None:
+    """`reassort-import-roll` against the running stack, with the environment it exposes."""
+    env = {**os.environ, **environment}
+    command = [sys.executable, "-m", "tools.import_roll", str(roll), "--no-progress", "--restart"]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        stop_stack(stack)
+        raise SystemExit(f"reassort-import-roll failed ({result.returncode}):\n{result.stderr[-2000:]}")
+
+
+def login_environment(login: str, stack: dict[str, Any]) -> dict[str, str]:
+    """The load kit's login plug-in (tools/load/plugins.py) and what it needs from the stack."""
+    if login == "local":
+        return {"LOAD_LOGIN": "local"}
+    exposed = stack["import_environment"]
+    return {
+        "LOAD_LOGIN": "test-issuer",
+        "LOAD_TEST_ISSUER": exposed["LOAD_TEST_ISSUER"],
+        "LOAD_TEST_ISSUER_KEY": exposed["LOAD_TEST_ISSUER_KEY"],
+        "LOAD_PORTAL_AUDIENCE": exposed["LOAD_PORTAL_AUDIENCE"],
+    }
 
 
 def stop_stack(process: subprocess.Popen[bytes]) -> None:
@@ -139,6 +175,15 @@ def route_stats(stats_csv: Path) -> dict[str, dict[str, float]]:
                 "p99_ms": float(row["99%"] or 0),
             }
     return out
+
+
+def final_route_stats(path: Path) -> dict[str, dict[str, float]]:
+    """The figures Locust printed at the end (written by the locustfile once users stopped);
+    empty when the run did not write them."""
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {name: {key: float(value) for key, value in figures.items()} for name, figures in data.items()}
 
 
 CHALLENGE_ROUTE = "POST /api/reassort/challenge"
@@ -184,6 +229,13 @@ def challenge_efficiency(
     }
 
 
+def free_port() -> int:
+    """A port nobody listens on now (Locust's default 5557 may be another run's master)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def locust_commands(args: argparse.Namespace, base_url: str, out: Path) -> list[list[str]]:
     files = f"{LOCUSTFILE},{SHAPEFILE}" if args.shape else str(LOCUSTFILE)
     common = [sys.executable, "-m", "locust", "-f", files]
@@ -208,6 +260,7 @@ def locust_commands(args: argparse.Namespace, base_url: str, out: Path) -> list[
         run += ["-u", str(args.users), "-r", str(args.spawn_rate)]
     if args.workers <= 1:
         return [common + run]
+    port = str(args.master_port or free_port())
     master = [
         *common,
         *run,
@@ -216,8 +269,19 @@ def locust_commands(args: argparse.Namespace, base_url: str, out: Path) -> list[
         str(args.workers),
         "--master-bind-host",
         "127.0.0.1",
+        "--master-bind-port",
+        port,
     ]
-    worker = [*common, "--worker", "--master-host", "127.0.0.1", "--loglevel", "WARNING"]
+    worker = [
+        *common,
+        "--worker",
+        "--master-host",
+        "127.0.0.1",
+        "--master-port",
+        port,
+        "--loglevel",
+        "WARNING",
+    ]
     return [master, *([worker] * args.workers)]
 
 
@@ -236,6 +300,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fc-share", type=float, default=0.05)
     parser.add_argument("--think", type=float, default=1.0, help="seconds between journeys of a user")
     parser.add_argument("--port", type=int, default=0, help="local stack port (0: any free port)")
+    parser.add_argument(
+        "--login",
+        choices=("local", "test-issuer"),
+        default="local",
+        help="demonstration portal, or sessions signed by the load-test issuer as on a stage",
+    )
+    parser.add_argument(
+        "--roll-via",
+        choices=("stack", "cli"),
+        default="stack",
+        help="roll imported by the stack at start, or by reassort-import-roll once it runs",
+    )
+    parser.add_argument(
+        "--master-port", type=int, default=0, help="Locust master port with --workers (0: any free port)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "load")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -249,7 +328,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_path = args.out / "stack.log"
     record = args.out / "seen.txt"
     record.unlink(missing_ok=True)
-    process, stack, secrets, fc_electors = start_stack(args.port, args.electors, args.out, log_path)
+    (args.out / "final_stats.json").unlink(missing_ok=True)
+    process, stack, secrets, fc_electors = start_stack(
+        args.port, args.electors, args.out, log_path, roll_via=args.roll_via
+    )
     base_url = stack["base_url"]
     try:
         env = {
@@ -264,6 +346,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "LOAD_THINK_SECONDS": str(args.think),
             "LOAD_SHAPE_SECONDS": str(_seconds(args.duration)),
             "LOAD_BASE_USERS": str(args.users),
+            "LOAD_LINKS": "outbox",
+            "LOAD_FINAL_STATS": str(args.out / "final_stats.json"),
+            **login_environment(args.login, stack),
             "PYTHONPATH": os.pathsep.join(
                 [str(ROOT), str(ROOT / "functions"), os.environ.get("PYTHONPATH", "")]
             ),
@@ -296,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
             for group in ("functions", "routes")
         }
-        routes = route_stats(args.out / "load_stats.csv")
+        routes = final_route_stats(args.out / "final_stats.json") or route_stats(args.out / "load_stats.csv")
         # the conservative bound: the faster of the two measurements
         bound = max(bound_before["challenges_per_core_s"], bound_after["challenges_per_core_s"])
         efficiency = challenge_efficiency(routes, elapsed, functions["routes"], bound)

@@ -26,8 +26,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -35,8 +35,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from reassort.domain.hashing import Argon2Profile, SecretHasher
-
-from .schema import Problem, RollRow, validate_row
+from reassort.roll.schema import Problem, RollRow, validate_row
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +79,46 @@ class _Existing:
     reissued: bool
 
 
+Progress = Callable[[int], None]
+_BATCH_WRITE = 25
+
+
 def process_chunk(
-    rows: Sequence[tuple[int, Mapping[str, str | None]]],
+    rows: Sequence[tuple[int, Mapping[str | None, Any]]],
     config: WorkerConfig,
     client: Any | None,
     hasher: SecretHasher | None = None,
+    progress: Progress | None = None,
 ) -> ChunkResult:
-    """Validate, hash and upsert one chunk. ``rows`` are (line number, CSV row) pairs."""
+    """Validate, hash and upsert one chunk. ``rows`` are (line number, CSV row) pairs.
+
+    ``progress`` is called with a number of rows as they are done (rejected, unchanged or
+    written), so a progress bar moves with rows rather than with chunks."""
     result = ChunkResult()
+    valid = _validate(rows, config, result)
+    done = progress or (lambda _n: None)
+    if config.dry_run or not valid:
+        done(len(rows))
+        return result
+    done(len(rows) - len(valid))
+    assert client is not None
+    hasher = hasher or SecretHasher(config.profile)
+    pending = valid
+    for _ in range(_MAX_ATTEMPTS):
+        pending = _upsert(pending, config, client, hasher, result, done)
+        if not pending:
+            break
+    for row in pending:
+        result.counts["failed"] += 1
+        result.problems.append(Problem(row.line, "elector_id", "write_failed"))
+    done(len(pending))
+    _merge_kept_counters(result)
+    return result
+
+
+def _validate(
+    rows: Sequence[tuple[int, Mapping[str | None, Any]]], config: WorkerConfig, result: ChunkResult
+) -> list[RollRow]:
     valid: list[RollRow] = []
     for line, raw in rows:
         parsed, problems = validate_row(line, raw, config.identity_key)
@@ -97,59 +128,89 @@ def process_chunk(
         else:
             valid.append(parsed)
     result.counts["valid"] += len(valid)
-    if config.dry_run or not valid:
-        return result
-    assert client is not None
-    hasher = hasher or SecretHasher(config.profile)
-    pending = valid
-    for _ in range(_MAX_ATTEMPTS):
-        existing = read_existing(client, config.electors_table, [r.elector_id for r in pending])
-        retry: list[RollRow] = []
-        to_write = []
-        for row in pending:
-            current = existing.get(row.elector_id)
-            if current is not None and current.roll_digest == row.digest:
-                result.counts["unchanged"] += 1
-                continue
-            to_write.append((row, current))
-        hashed = [(row, current, _hash_secrets(row, hasher)) for row, current in to_write]
-        # New electors go in BatchWriteItem calls of 25 (nothing else creates electors);
-        # existing ones need a conditional UpdateItem each.
-        creates = [(row, hashes) for row, current, hashes in hashed if current is None]
-        hashed = [job for job in hashed if job[1] is not None]
-        result.counts["created"] += _create_rows(client, config.electors_table, creates)
-        result.counts["hashed"] += sum(
-            1 for r, _ in to_write for kind, _v in r.secrets.values() if kind == "plain"
-        )
+    return valid
 
-        def write(job: tuple[RollRow, _Existing | None, dict[str, str]]) -> tuple[RollRow, str]:
-            row, current, hashes = job
-            return row, _write_row(client, config.electors_table, row, current, hashes)
 
-        with ThreadPoolExecutor(max_workers=max(1, config.write_threads)) as pool:
-            outcomes = list(pool.map(write, hashed))
-        for row, outcome in outcomes:
-            if outcome == "conflict":
-                retry.append(row)
-                continue
-            result.counts[outcome] += 1
-            if outcome == "failed_write":
-                result.problems.append(Problem(row.line, "elector_id", "write_failed"))
-            if outcome.endswith("_code_kept"):
-                result.problems.append(Problem(row.line, "vote_code_hash", "vote_code_kept_after_reissue"))
-        pending = retry
-        if not pending:
-            break
+def _upsert(
+    pending: list[RollRow],
+    config: WorkerConfig,
+    client: Any,
+    hasher: SecretHasher,
+    result: ChunkResult,
+    done: Progress,
+) -> list[RollRow]:
+    """One pass: read, skip the unchanged, hash, create or update. Returns the rows to retry."""
+    existing = read_existing(client, config.electors_table, [r.elector_id for r in pending])
+    to_write: list[tuple[RollRow, _Existing | None]] = []
     for row in pending:
-        result.counts["failed"] += 1
+        current = existing.get(row.elector_id)
+        if current is not None and current.roll_digest == row.digest:
+            result.counts["unchanged"] += 1
+        else:
+            to_write.append((row, current))
+    done(len(pending) - len(to_write))
+    result.counts["hashed"] += sum(
+        1 for row, _ in to_write for kind, _v in row.secrets.values() if kind == "plain"
+    )
+    # New electors go in BatchWriteItem calls of 25 (nothing else creates electors), hashed
+    # 25 at a time so that progress moves while hashing; existing ones need a conditional
+    # UpdateItem each.
+    creates = [row for row, current in to_write if current is None]
+    for start in range(0, len(creates), _BATCH_WRITE):
+        group = creates[start : start + _BATCH_WRITE]
+        hashed = [(row, _hash_secrets(row, hasher)) for row in group]
+        result.counts["created"] += _create_rows(client, config.electors_table, hashed)
+        done(len(group))
+    updates = [(row, current) for row, current in to_write if current is not None]
+    return _update_rows(updates, config, client, hasher, result, done)
+
+
+def _update_rows(
+    updates: list[tuple[RollRow, _Existing]],
+    config: WorkerConfig,
+    client: Any,
+    hasher: SecretHasher,
+    result: ChunkResult,
+    done: Progress,
+) -> list[RollRow]:
+    """Hash each row here and write it on the thread pool; returns the rows to retry."""
+
+    def written(future: Future[str]) -> None:
+        if future.result() != "conflict":
+            done(1)
+
+    with ThreadPoolExecutor(max_workers=max(1, config.write_threads)) as pool:
+        futures = []
+        for row, current in updates:
+            hashes = _hash_secrets(row, hasher)
+            future = pool.submit(_write_row, client, config.electors_table, row, current, hashes)
+            future.add_done_callback(written)
+            futures.append(future)
+    retry: list[RollRow] = []
+    for (row, _current), future in zip(updates, futures, strict=True):
+        outcome = future.result()
+        if outcome == "conflict":
+            retry.append(row)
+        else:
+            _count_outcome(row, outcome, result)
+    return retry
+
+
+def _count_outcome(row: RollRow, outcome: str, result: ChunkResult) -> None:
+    result.counts[outcome] += 1
+    if outcome == "failed_write":
         result.problems.append(Problem(row.line, "elector_id", "write_failed"))
-    # normalise the two "kept" outcomes into the public counters
+    if outcome.endswith("_code_kept"):
+        result.problems.append(Problem(row.line, "vote_code_hash", "vote_code_kept_after_reissue"))
+
+
+def _merge_kept_counters(result: ChunkResult) -> None:
+    """Normalise the two "kept" outcomes into the public counters."""
     for name in ("created", "updated"):
         kept = result.counts.pop(f"{name}_code_kept", 0)
         if kept:
             result.counts[name] += kept
             result.counts["vote_code_kept"] += kept
-    return result
 
 
 def read_existing(client: Any, table: str, elector_ids: Iterable[str]) -> dict[str, _Existing]:
@@ -255,16 +316,7 @@ def _write_row(
         sets += ["vote_code_hash = :vote_code_hash", "roll_vote_code_digest = :vote_code_digest"]
         values[":vote_code_hash"] = {"S": hashes["vote_code_hash"]}
         values[":vote_code_digest"] = {"S": row.vote_code_digest}
-    if current is None:
-        condition = "attribute_not_exists(elector_id)"
-    elif current.roll_digest is None:
-        condition = "attribute_exists(elector_id) AND attribute_not_exists(roll_digest)"
-    else:
-        condition = "roll_digest = :previous"
-        values[":previous"] = {"S": current.roll_digest}
-    if write_code and current is not None:
-        # a redemption between our read and this write must win
-        condition += " AND attribute_not_exists(code_changed_at)"
+    condition = _write_condition(current, bool(write_code), values)
     expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
     request: dict[str, Any] = {
         "TableName": table,
@@ -282,6 +334,21 @@ def _write_row(
         return "failed_write"
     outcome = "created" if current is None else "updated"
     return f"{outcome}_code_kept" if write_code is None else outcome
+
+
+def _write_condition(current: _Existing | None, write_code: bool, values: dict[str, Any]) -> str:
+    """The row is written only if nobody changed it since it was read."""
+    if current is None:
+        return "attribute_not_exists(elector_id)"
+    if current.roll_digest is None:
+        condition = "attribute_exists(elector_id) AND attribute_not_exists(roll_digest)"
+    else:
+        condition = "roll_digest = :previous"
+        values[":previous"] = {"S": current.roll_digest}
+    if write_code:
+        # a redemption between our read and this write must win
+        condition += " AND attribute_not_exists(code_changed_at)"
+    return condition
 
 
 _THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
