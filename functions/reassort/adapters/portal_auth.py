@@ -177,7 +177,9 @@ class PortalSessionVerifier:
         return dict(decoded.claims)
 
     @staticmethod
-    def _test_issuer_claims(token: str, registry: jwt.JWTClaimsRegistry, key: OctKey) -> dict[str, Any] | None:
+    def _test_issuer_claims(
+        token: str, registry: jwt.JWTClaimsRegistry, key: OctKey
+    ) -> dict[str, Any] | None:
         """The claims when the load-test issuer signed the token (HS256 only): a token signed for
         one issuer cannot pass as the other."""
         try:
