@@ -462,6 +462,7 @@ class LocalStack:
             "STAGE": "local",
             "AWS_REGION": REGION,
             "AWS_ENDPOINT_URL": self.moto_url,
+            "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_url,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "LOAD_TEST_ISSUER": os.environ["PORTAL_TEST_ISSUER"],

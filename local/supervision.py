@@ -83,8 +83,7 @@ def figures_json(_request: HttpRequest) -> HttpResponse:
 
 
 def settings_json(_request: HttpRequest) -> HttpResponse:
-    from reassort.config import get_settings
-    from tools.seal import sealed_settings
+    from reassort.config import get_settings, public_settings
 
     settings = get_settings()
     return json_response(
@@ -99,7 +98,7 @@ def settings_json(_request: HttpRequest) -> HttpResponse:
             "journal_key_alias": JOURNAL_KEY_ALIAS,
             "election_closes_at": settings.election_closes_at,
             "close_grace_seconds": settings.close_grace_seconds,
-            "settings": sealed_settings(settings),
+            "settings": public_settings(settings),
         },
     )
 

@@ -218,7 +218,7 @@ def scan_load_run(
     extra_destinations: Iterable[str] = (),
     region: str = "eu-west-3",
 ) -> TableScan:
-    """The tables of a running local stack (its moto endpoint) against the load run's secrets."""
+    """The tables of a running local stack (its DynamoDB engine) against the load run's secrets."""
     import boto3
 
     needles = needles_from(secrets_path, outbox, record_path, extra_destinations)
@@ -227,7 +227,7 @@ def scan_load_run(
         endpoint_url=endpoint_url,
         region_name=region,
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
+        aws_secret_access_key="testing",  # noqa: S106 - the local engine's dummy credentials
     )
     items, findings = scan_tables(client, needles)
     return TableScan(items, findings, needles, needles.counts())
@@ -239,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--secrets", type=Path, required=True, help="secrets file of the synthetic roll")
     parser.add_argument("--log", type=Path, action="append", default=[], help="log file (repeatable)")
-    parser.add_argument("--endpoint", help="DynamoDB endpoint of the local stack (its moto URL)")
+    parser.add_argument("--endpoint", help="DynamoDB endpoint of the local stack (its dynoxide URL)")
     parser.add_argument("--outbox", type=Path, help="/local/outbox.json saved to a file")
     parser.add_argument("--seen", type=Path, help="tokens and vote codes seen by the load kit")
     args = parser.parse_args(argv)

@@ -16,7 +16,6 @@ Code de sortie : 0 conforme, 1 différence détectée, 2 usage ou configuration 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import json
 import re
@@ -26,13 +25,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+from reassort.config import public_settings
+
 from .supervision_target import Target, resolve
 
 FORMAT = "reassort-seal/1"
 ROOT = Path(__file__).resolve().parent.parent
 SKIPPED_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
 # Settings that are secrets, and environment names that look like one: never in a manifest.
-SECRET_SETTINGS = {"local_secrets"}
 SECRET_NAME = re.compile(r"(?i)(LOCAL_SECRETS|PASSWORD|PRIVATE|TOKEN(?!_ALG))")
 
 ALIASES = {"seal": "sceller", "verify": "verifier"}
@@ -46,11 +46,7 @@ def manifest_digest(stage: str, entries: dict[str, Any]) -> str:
     return hashlib.sha256(canonical({"format": FORMAT, "stage": stage, "entries": entries})).hexdigest()
 
 
-def sealed_settings(settings: Any) -> dict[str, Any]:
-    """The service's settings and the rules derived from them, without any secret."""
-    values = {k: v for k, v in settings.model_dump().items() if k not in SECRET_SETTINGS}
-    rules = json.loads(json.dumps(dataclasses.asdict(settings.rules()), default=list))
-    return {"settings": values, "rules": rules}
+sealed_settings = public_settings
 
 
 def _files(folder: Path, prefix: str) -> dict[str, str]:

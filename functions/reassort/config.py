@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from datetime import datetime
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
@@ -115,3 +117,14 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+# Settings holding secrets: never sealed, printed or logged.
+SECRET_SETTINGS = frozenset({"local_secrets", "portal_test_issuer_key"})
+
+
+def public_settings(settings: Settings) -> dict[str, Any]:
+    """The settings and the rules derived from them, without any secret (what the seal records)."""
+    values = {k: v for k, v in settings.model_dump().items() if k not in SECRET_SETTINGS}
+    rules = json.loads(json.dumps(dataclasses.asdict(settings.rules()), default=list))
+    return {"settings": values, "rules": rules}

@@ -146,7 +146,12 @@ def test_given_the_app_when_synthesised_with_and_without_the_flag_then_rehearsal
         return names
 
     plain = stacks()
-    assert plain == {"reassort-recette-edge", "reassort-recette-service"}
+    assert plain == {
+        "reassort-recette-edge",
+        "reassort-recette-service",
+        "reassort-recette-sms",
+        "reassort-recette-cloudfront-alarms",
+    }
     assert stacks("rehearsal=1") - plain == {"reassort-recette-rehearsal", "reassort-recette-rehearsal-inbox"}
 
 

@@ -198,16 +198,16 @@ def challenge_efficiency(
     """Challenge throughput per core against the argon2 bound.
 
     ``per_core_s``: challenge POSTs (right and wrong answers: both verify two hashes) per CPU
-    second the challenge function's thread used for them, i.e. per core fully given to the
-    function. The AWS services it calls (moto) run on other threads and are not counted, as on
-    AWS where they are not the function's CPU. ``ratio`` = per_core_s / bound: the share of the
-    function's CPU that goes to argon2.
+    second the challenge function's worker processes used for them, i.e. per core fully given to
+    the function. The AWS services it calls (dynoxide, moto) run in other processes and are not
+    counted, as on AWS where they are not the function's CPU. ``ratio`` = per_core_s / bound: the
+    share of the function's CPU that goes to argon2.
 
-    The local stack also runs one invocation at a time per function, like one Lambda container:
-    ``wall_s`` is the challenges per second of the whole run, and ``busy_share`` the share of
-    the run the function spent inside its handler (near 1: saturated). On this machine the
-    wall-clock figure also pays for the stack's single Python process (moto, HTTP server and
-    handlers share one interpreter lock) and for the load generator on the same cores."""
+    Each function runs in a pool of worker processes (concurrent Lambda environments):
+    ``wall_s`` is the challenges per second of the whole run, and ``busy_share`` the summed time
+    invocations took over the run's length (above 1: several environments busy at once). On
+    this machine the wall-clock figures also pay for the engines and the load generator sharing
+    the same two cores."""
     posts = sum(v["requests"] for k, v in routes.items() if k.startswith(CHALLENGE_ROUTE))
     measured = function_routes.get(CHALLENGE_ROUTE, {})
     cpu = float(measured.get("cpu_seconds", 0.0))
@@ -390,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         tables = scan_load_run(
             secrets_path=secrets,
-            endpoint_url=stack["moto_url"],
+            endpoint_url=stack["dynamodb_url"],
             outbox=_get_json(f"{base_url}/local/outbox.json"),
             record_path=record,
             extra_destinations=[e["email"] for e in fc_electors],
