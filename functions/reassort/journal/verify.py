@@ -158,79 +158,114 @@ def _check_chain(
         report.error("no_digest", "journal", "Aucun condensé valide : rien ne garantit les enregistrements.")
         unverifiable.append(_Interval(float("-inf"), float("inf"), "aucun condensé valide"))
         return
-    sequences = sorted(valid)
+    _check_links(report, valid, unverifiable)
+    _check_close(report, valid, unverifiable, expected_final_sha256)
+
+
+def _check_links(report: Report, valid: dict[int, SignedDigest], unverifiable: list[_Interval]) -> None:
+    """Walks every sequence number up to the highest valid one, each digest against the one
+    before it; where the chain has holes, the time they span goes to `unverifiable`."""
     previous: SignedDigest | None = None
-    for sequence in range(0, sequences[-1] + 1):
+    for sequence in range(0, max(valid) + 1):
         digest = valid.get(sequence)
         if digest is None:
-            if not any(i.why == f"{_name(sequence)} invalide" for i in unverifiable):
-                report.error("digest_missing", _name(sequence), "Condensé absent de la chaîne.")
+            _report_missing(report, sequence, unverifiable)
             continue
-        if previous is None and sequence > 0:
-            unverifiable.append(_Interval(float("-inf"), digest.period_start_ms, f"{_name(0)} manquant"))
-        if sequence == 0 and digest.body.get("previous_body_sha256") != GENESIS:
-            report.error("chain_broken", _name(0), "Le premier condensé ne commence pas la chaîne.")
-        if previous is not None:
-            if previous.sequence == sequence - 1:
-                if digest.body.get("previous_body_sha256") != previous.body_sha256:
-                    report.error(
-                        "chain_broken",
-                        _name(sequence),
-                        f"Ne désigne pas le {_name(previous.sequence)} comme précédent.",
-                    )
-                if digest.period_start_ms != previous.period_end_ms:
-                    report.error(
-                        "period_gap",
-                        _name(sequence),
-                        f"Sa période commence à {iso_ms(digest.period_start_ms)}, le précédent finit à "
-                        f"{iso_ms(previous.period_end_ms)}.",
-                    )
-            else:
-                unverifiable.append(
-                    _Interval(
-                        previous.period_end_ms,
-                        digest.period_start_ms,
-                        f"condensés manquants avant n° {sequence}",
-                    )
-                )
-        if previous is not None and previous.final:
-            report.error("after_final", _name(sequence), "Condensé postérieur au condensé final de clôture.")
+        if previous is None:
+            _check_first(report, digest, unverifiable)
+        else:
+            _check_link(report, previous, digest, unverifiable)
         previous = digest
-    last = valid[sequences[-1]]
+
+
+def _report_missing(report: Report, sequence: int, unverifiable: list[_Interval]) -> None:
+    # a digest refused for its signature is already reported: saying it is missing would repeat it
+    if not any(i.why == f"{_name(sequence)} invalide" for i in unverifiable):
+        report.error("digest_missing", _name(sequence), "Condensé absent de la chaîne.")
+
+
+def _check_first(report: Report, first: SignedDigest, unverifiable: list[_Interval]) -> None:
+    if first.sequence > 0:
+        unverifiable.append(_Interval(float("-inf"), first.period_start_ms, f"{_name(0)} manquant"))
+    elif first.body.get("previous_body_sha256") != GENESIS:
+        report.error("chain_broken", _name(0), "Le premier condensé ne commence pas la chaîne.")
+
+
+def _check_link(
+    report: Report, previous: SignedDigest, digest: SignedDigest, unverifiable: list[_Interval]
+) -> None:
+    if previous.sequence == digest.sequence - 1:
+        _check_consecutive(report, previous, digest)
+    else:
+        unverifiable.append(
+            _Interval(
+                previous.period_end_ms,
+                digest.period_start_ms,
+                f"condensés manquants avant n° {digest.sequence}",
+            )
+        )
+    if previous.final:
+        report.error(
+            "after_final", _name(digest.sequence), "Condensé postérieur au condensé final de clôture."
+        )
+
+
+def _check_consecutive(report: Report, previous: SignedDigest, digest: SignedDigest) -> None:
+    if digest.body.get("previous_body_sha256") != previous.body_sha256:
+        report.error(
+            "chain_broken",
+            _name(digest.sequence),
+            f"Ne désigne pas le {_name(previous.sequence)} comme précédent.",
+        )
+    if digest.period_start_ms != previous.period_end_ms:
+        report.error(
+            "period_gap",
+            _name(digest.sequence),
+            f"Sa période commence à {iso_ms(digest.period_start_ms)}, le précédent finit à "
+            f"{iso_ms(previous.period_end_ms)}.",
+        )
+
+
+def _check_close(
+    report: Report,
+    valid: dict[int, SignedDigest],
+    unverifiable: list[_Interval],
+    expected_final_sha256: str | None,
+) -> None:
+    """Only the final hash written in the minutes can show that the last digests were removed."""
+    last = valid[max(valid)]
     final = next((d for d in valid.values() if d.final), None)
     if final is not None:
         report.final_sequence = final.sequence
         report.final_body_sha256 = final.body_sha256
-    if expected_final_sha256:
+    if not expected_final_sha256:
         if final is None:
-            report.error(
-                "final_missing",
+            report.info(
+                "journal_open",
                 f"après le {_name(last.sequence)}",
-                "Le condensé final inscrit au procès-verbal est absent : la fin de la chaîne a pu être retirée.",
+                "Journal non clos : sans l'empreinte du condensé final, un retrait des derniers condensés "
+                "ne peut pas être exclu.",
             )
-            unverifiable.append(_Interval(last.period_end_ms, float("inf"), "condensé final manquant"))
-        elif final.body_sha256 != expected_final_sha256.strip().lower():
-            report.error(
-                "final_mismatch",
-                _name(final.sequence),
-                "Le condensé final ne correspond pas à l'empreinte inscrite au procès-verbal.",
-            )
-    elif final is None:
-        report.info(
-            "journal_open",
+        return
+    if final is None:
+        report.error(
+            "final_missing",
             f"après le {_name(last.sequence)}",
-            "Journal non clos : sans l'empreinte du condensé final, un retrait des derniers condensés "
-            "ne peut pas être exclu.",
+            "Le condensé final inscrit au procès-verbal est absent : la fin de la chaîne a pu être retirée.",
+        )
+        unverifiable.append(_Interval(last.period_end_ms, float("inf"), "condensé final manquant"))
+    elif final.body_sha256 != expected_final_sha256.strip().lower():
+        report.error(
+            "final_mismatch",
+            _name(final.sequence),
+            "Le condensé final ne correspond pas à l'empreinte inscrite au procès-verbal.",
         )
 
 
 def _check_records(
     report: Report, records: list[Item], valid: dict[int, SignedDigest], unverifiable: list[_Interval]
 ) -> None:
-    expected: dict[str, list[tuple[int, int, str]]] = {}
-    for sequence in sorted(valid):
-        for position, (locator, digest_hash) in enumerate(valid[sequence].entries, start=1):
-            expected.setdefault(locator, []).append((sequence, position, digest_hash))
+    listed = _listed_records(valid)
     last = valid[max(valid)] if valid else None
     matched: list[tuple[int, int, int]] = []  # (sequence, position, line)
     for line, item in enumerate(records, start=1):
@@ -240,40 +275,76 @@ def _check_records(
         except (ValueError, TypeError):
             report.error("record_unreadable", where, "Enregistrement illisible (clé ou date absente).")
             continue
-        candidates = expected.get(locator)
+        candidates = listed.get(locator)
         if candidates:
-            sequence, position, listed = candidates.pop(0)
-            if listed != digest_hash:
-                report.error(
-                    "record_altered",
-                    f"{where} ({_name(sequence)}, position {position})",
-                    "Enregistrement modifié après son condensé.",
-                )
-            else:
-                report.records_verified += 1
-                created = valid[sequence].body.get("created_at_ms")
-                if isinstance(created, int):
-                    report.lag_ms.append(created - at_ms)
+            # the same key may be listed twice: each occurrence in the export uses up the next one
+            sequence, position, listed_hash = candidates.pop(0)
+            _check_listed(report, valid[sequence], position, where, listed_hash == digest_hash, at_ms)
             matched.append((sequence, position, line))
-            continue
-        gap = next((i for i in unverifiable if i.start_ms <= at_ms < i.end_ms), None)
-        if gap is not None:
-            report.error("record_unverifiable", where, f"Aucun condensé valide ne le couvre ({gap.why}).")
-        elif last is not None and at_ms >= last.period_end_ms:
-            if last.final:
-                report.info("record_after_close", where, "Enregistrement postérieur au condensé final.")
-            else:
-                report.info("record_pending", where, "Pas encore couvert : le prochain condensé le couvrira.")
         else:
-            covering = next(
-                (d.sequence for d in valid.values() if d.period_start_ms <= at_ms < d.period_end_ms), None
-            )
-            report.error(
-                "record_inserted",
-                where + (f" (période du {_name(covering)})" if covering is not None else ""),
-                "Enregistrement absent de son condensé : ajouté après coup.",
-            )
-    for candidates in expected.values():
+            _report_unlisted(report, where, at_ms, valid, unverifiable, last)
+    _report_removed(report, listed, valid)
+    _report_reordered(report, matched)
+
+
+def _listed_records(valid: dict[int, SignedDigest]) -> dict[str, list[tuple[int, int, str]]]:
+    """Locator -> (sequence, position, record hash) of each time a digest lists it, in chain order."""
+    listed: dict[str, list[tuple[int, int, str]]] = {}
+    for sequence in sorted(valid):
+        for position, (locator, digest_hash) in enumerate(valid[sequence].entries, start=1):
+            listed.setdefault(locator, []).append((sequence, position, digest_hash))
+    return listed
+
+
+def _check_listed(
+    report: Report, digest: SignedDigest, position: int, where: str, unchanged: bool, at_ms: int
+) -> None:
+    if not unchanged:
+        report.error(
+            "record_altered",
+            f"{where} ({_name(digest.sequence)}, position {position})",
+            "Enregistrement modifié après son condensé.",
+        )
+        return
+    report.records_verified += 1
+    created = digest.body.get("created_at_ms")
+    if isinstance(created, int):
+        report.lag_ms.append(created - at_ms)
+
+
+def _report_unlisted(
+    report: Report,
+    where: str,
+    at_ms: int,
+    valid: dict[int, SignedDigest],
+    unverifiable: list[_Interval],
+    last: SignedDigest | None,
+) -> None:
+    """A record no digest lists: uncheckable, not digested yet, or slipped into a digested period."""
+    gap = next((i for i in unverifiable if i.start_ms <= at_ms < i.end_ms), None)
+    if gap is not None:
+        report.error("record_unverifiable", where, f"Aucun condensé valide ne le couvre ({gap.why}).")
+    elif last is not None and at_ms >= last.period_end_ms:
+        if last.final:
+            report.info("record_after_close", where, "Enregistrement postérieur au condensé final.")
+        else:
+            report.info("record_pending", where, "Pas encore couvert : le prochain condensé le couvrira.")
+    else:
+        covering = next(
+            (d.sequence for d in valid.values() if d.period_start_ms <= at_ms < d.period_end_ms), None
+        )
+        report.error(
+            "record_inserted",
+            where + (f" (période du {_name(covering)})" if covering is not None else ""),
+            "Enregistrement absent de son condensé : ajouté après coup.",
+        )
+
+
+def _report_removed(
+    report: Report, listed: dict[str, list[tuple[int, int, str]]], valid: dict[int, SignedDigest]
+) -> None:
+    """Whatever the export did not use up was listed by a digest and is no longer there."""
+    for candidates in listed.values():
         for sequence, position, _ in candidates:
             digest = valid[sequence]
             report.error(
@@ -282,6 +353,10 @@ def _check_records(
                 f"Enregistrement de la période {digest.body.get('period_start')} – "
                 f"{digest.body.get('period_end')} absent de l'export.",
             )
+
+
+def _report_reordered(report: Report, matched: list[tuple[int, int, int]]) -> None:
+    """In chain order, each listed record must come at a later line than all those before it."""
     highest_line = 0
     for sequence, position, line in sorted(matched):
         if line < highest_line:
