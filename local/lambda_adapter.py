@@ -206,13 +206,15 @@ class LambdaRouter:
     def handle(self, request: HttpRequest) -> HttpResponse:
         target = self.route_for(request.path)
         if target is None:
-            return error_response(404, "not_found", "Cette adresse n'existe pas.")
+            return error_response(404, "NOT_FOUND", "La ressource demandée n'existe pas.")
         module, function_name = target
         try:
             handler = self._load(module)
         except ImportError:
             return error_response(
-                503, "service_unavailable", "Ce service n'est pas disponible pour le moment."
+                503,
+                "SERVICE_UNAVAILABLE",
+                "Le service est momentanément indisponible. Veuillez réessayer dans quelques minutes.",
             )
         request_id = uuid.uuid4().hex
         event = build_event(request, request_id)

@@ -80,9 +80,9 @@ class LocalApp:
         if route is not None:
             return route(request)
         if any(p == path for (_, p) in self.local_routes):
-            return error_response(405, "method_not_allowed", "Méthode non autorisée.")
+            return error_response(405, "METHOD_NOT_ALLOWED", "Cette adresse n'accepte pas cette méthode.")
         if request.method not in {"GET", "HEAD"}:
-            return error_response(405, "method_not_allowed", "Méthode non autorisée.")
+            return error_response(405, "METHOD_NOT_ALLOWED", "Cette adresse n'accepte pas cette méthode.")
         if path.startswith("/local/static/"):
             return self.static(LOCAL_PAGES, path.removeprefix("/local/static"))
         return self.static(self.web_root, path)
@@ -128,7 +128,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         length = int(self.headers.get("content-length") or 0)
         if length > MAX_BODY:
-            self._send(error_response(413, "payload_too_large", "Requête trop volumineuse."))
+            self._send(error_response(413, "PAYLOAD_TOO_LARGE", "La requête est trop volumineuse."))
             return
         body = self.rfile.read(length) if length else b""
         request = HttpRequest(
