@@ -163,6 +163,13 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, QUERY, …) reaches the app, as API Gateway's ANY routes pass it:
+        # the function answers 405 with Allow, not the standard library's 501.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
     def log_message(self, format: str, *args: Any) -> None:
         # Paths only: query strings (FranceConnect code/state) never reach the log.
         log.info("%s %s", self.command, urlsplit(self.path).path)

@@ -7,9 +7,10 @@ on the static pages under ``/reassort/franceconnect/``. The flow itself is
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -29,11 +30,13 @@ PAGES = {
 }
 REFUSED_PAGE = "refuse.html"
 REFUSAL_REASONS = frozenset(Refusal)
+MAX_PARAM = 2048  # a longer query parameter is no FranceConnect answer: the « indisponible » page
 
 # The elector's browser navigates these routes: every answer, even a fault, is a redirect.
 REDIRECT: dict[int, OpenAPIResponse] = {
     302: {
         "description": "Redirect to FranceConnect or to a result page under /reassort/franceconnect/",
+        "content": {},  # no body: without this, Powertools would document a JSON one
         "headers": {"Location": {"description": "Where the browser goes next", "schema": {"type": "string"}}},
     }
 }
@@ -69,12 +72,18 @@ def login():  # no return annotation: the resolver would try to validate a Respo
     summary="FranceConnect callback (redirects to FranceConnect logout)",
     responses=REDIRECT,
 )
-def callback():  # no return annotation: the resolver would try to validate a Response model
-    params = app.current_event.query_string_parameters or {}
+def callback(
+    state: Annotated[str | None, Query(max_length=MAX_PARAM)] = None,
+    code: Annotated[str | None, Query(max_length=MAX_PARAM)] = None,
+    error: Annotated[str | None, Query(max_length=MAX_PARAM)] = None,
+    error_description: Annotated[str | None, Query(max_length=MAX_PARAM)] = None,  # never shown
+    iss: Annotated[str | None, Query(max_length=MAX_PARAM, description="RFC 9207")] = None,
+):  # no return annotation: the resolver would try to validate a Response model
     outcome = get_fc_flow().complete(
-        state=params.get("state", ""),
-        code=params.get("code", ""),
-        error=params.get("error"),
+        state=state or "",
+        code=code or "",
+        error=error,
+        iss=iss,
         request_id=request_id(app),
         on_elector=lambda elector_id: logger.append_keys(elector_id=elector_id),
     )
@@ -88,9 +97,10 @@ def callback():  # no return annotation: the resolver would try to validate a Re
     summary="Return from FranceConnect logout (redirects to the result page)",
     responses=REDIRECT,
 )
-def logout_return():  # no return annotation: the resolver would try to validate a Response model
-    params = app.current_event.query_string_parameters or {}
-    return _result(get_fc_flow().logout_return(params.get("state", "")))
+def logout_return(
+    state: Annotated[str | None, Query(max_length=MAX_PARAM)] = None,
+):  # no return annotation: the resolver would try to validate a Response model
+    return _result(get_fc_flow().logout_return(state or ""))
 
 
 def _result(outcome: FcOutcome) -> Response:

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
@@ -643,3 +643,73 @@ def test_given_the_emulator_when_a_code_is_reused_or_too_old_then_token_refused(
     world.fc.advance(31)
     form["code"] = parse_qs(urlsplit(callback).query)["code"][0]
     assert requests.post(token_url, data=form, timeout=5).status_code == 400
+
+
+# -- RFC 9207, dead provider, faults: always a French page --------------------------------------------
+
+
+def test_given_the_emulator_when_it_calls_back_then_the_answer_names_its_issuer_and_is_accepted(
+    world: World,
+) -> None:
+    elector = world.add_elector("jean-pierre")
+    journey = world.journey(elector)
+    assert parse_qs(urlsplit(journey.callback_url).query)["iss"] == [world.fc.issuer]
+    assert journey.result == RESULT + PAGES[FcResult.SENT]
+
+
+def test_given_a_callback_naming_another_issuer_when_called_back_then_unavailable_and_no_code_spent(
+    world: World,
+) -> None:
+    elector = world.add_elector("jean-pierre")
+    login = world.start(elector)
+    callback_url = world.fc.authenticate(login.location)
+    forged = callback_url.replace(quote(world.fc.issuer, safe=""), quote("https://fc.evil.test/api/v2", safe=""))
+    assert forged != callback_url
+    hop = world.back_to_us(forged)
+    assert (hop.status, hop.location) == (302, RESULT + PAGES[FcResult.UNAVAILABLE])
+    assert world.fc.counters.token == 0
+    assert world.fc_record(elector, "error")["detail"] == "issuer_mismatch"
+    assert world.emails() == []
+
+
+def test_given_franceconnect_discovery_is_down_when_login_starts_then_the_unavailable_page_not_the_provider(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elector = world.add_elector("jean-pierre")
+    monkeypatch.setenv("FC_ISSUER", "http://127.0.0.1:9/api/v2")  # nothing listens on port 9
+    wiring.reset()
+    hop = world.start(elector)
+    assert (hop.status, hop.location) == (302, RESULT + PAGES[FcResult.UNAVAILABLE])
+    assert world.fc_outcomes(elector) == {"unavailable"}
+
+
+@pytest.mark.parametrize("route", ["/api/fc/callback", "/api/fc/logout-return"])
+def test_given_a_fault_inside_a_franceconnect_route_when_called_then_a_redirect_to_a_french_page_never_json(
+    world: World, route: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.add_elector("jean-pierre")
+    state = "A" * 43
+    world.stack.dynamodb.delete_table(TableName=get_settings().fc_state_table)  # DynamoDB fails under us
+    broken = wiring.get_fc_flow()
+    broken.logout_states.verify = lambda *_: (_ for _ in ()).throw(RuntimeError("boom"))  # type: ignore[method-assign]
+    hop = world.call(route, f"state={state}&code=c")
+    assert (hop.status, hop.location) == (302, RESULT + PAGES[FcResult.UNAVAILABLE])
+    assert "application/json" not in hop.headers.get("content-type", "")
+    assert "unexpected error" in [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["state=" + "A" * 3000, "code=" + "c" * 3000, "iss=" + "i" * 3000],
+    ids=["state", "code", "iss"],
+)
+def test_given_an_oversized_callback_parameter_when_called_back_then_the_unavailable_page(
+    world: World, query: str
+) -> None:
+    hop = world.call("/api/fc/callback", query)
+    assert (hop.status, hop.location) == (302, RESULT + PAGES[FcResult.UNAVAILABLE])
+
+
+def test_given_no_portal_session_when_login_starts_then_the_refusal_page_not_json(world: World) -> None:
+    hop = world.call("/api/fc/login")
+    assert hop.status == 302 and hop.location == RESULT + "refuse.html?motif=session-portail"

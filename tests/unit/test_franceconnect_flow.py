@@ -57,6 +57,8 @@ class Login:
 class FakeProvider:
     """FranceConnect as the flow sees it: records every code exchange."""
 
+    issuer = "https://fc.test/api/v2"
+
     def __init__(self) -> None:
         self.userinfo: dict[str, Any] = dict(JEAN_PIERRE)
         self.exchanges: list[tuple[str, str]] = []
@@ -432,3 +434,26 @@ def test_given_two_callbacks_with_the_same_outcome_then_their_logout_states_diff
     first = world.complete(world.start())
     second = world.complete(world.start())
     assert first.logout_url != second.logout_url
+
+
+# -- RFC 9207 --------------------------------------------------------------------------------------
+
+
+def test_given_the_callback_names_the_provider_as_iss_when_completing_then_the_login_goes_on(
+    world: World,
+) -> None:
+    outcome = world.flow.complete(
+        state=world.start(), code="c", error=None, request_id="r", iss="https://fc.test/api/v2"
+    )
+    assert outcome.result is FcResult.SENT
+
+
+@pytest.mark.parametrize("iss", ["https://evil.test/api/v2", "https://fc.test/api/v2/", ""])
+def test_given_the_callback_names_another_issuer_when_completing_then_unavailable_and_the_code_never_spent(
+    world: World, iss: str
+) -> None:
+    outcome = world.flow.complete(state=world.start(), code="c", error=None, request_id="r", iss=iss)
+    assert outcome == FcOutcome(FcResult.UNAVAILABLE)
+    assert world.provider.exchanges == []
+    assert world.notifier.sent == []
+    assert "issuer_mismatch" in {e.detail for e in world.audit.events}

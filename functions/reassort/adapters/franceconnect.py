@@ -161,6 +161,10 @@ class FranceConnectClient:
         self._keys: KeySet | None = None
         self._keys_at = 0.0
 
+    @property
+    def issuer(self) -> str:
+        return self.config.issuer
+
     # -- discovery and keys -------------------------------------------------------------------
 
     def metadata(self) -> ProviderMetadata:

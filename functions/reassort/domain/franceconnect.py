@@ -171,10 +171,12 @@ class FranceConnectFlow:
         error: str | None,
         request_id: str,
         on_elector: Callable[[str], None] | None = None,
+        iss: str | None = None,
     ) -> FcOutcome:
         """Take the state, verify the login, match the identity, send the link.
 
         ``on_elector`` is told the elector id as soon as the state names it (to tag log lines).
+        ``iss``, when the provider sends it (RFC 9207), must be the provider's issuer.
         """
         now = self.service.clock.now()
         # The state is consumed first, whatever else the request says: it can never serve twice.
@@ -186,6 +188,10 @@ class FranceConnectFlow:
         if on_elector is not None:
             on_elector(elector_id)
 
+        if iss is not None and not hmac.compare_digest(iss.encode(), self._provider().issuer.encode()):
+            # RFC 9207: the answer names another provider (mix-up attack); never spend the code.
+            self._audit(elector_id, "error", request_id, now, detail="issuer_mismatch")
+            return FcOutcome(FcResult.UNAVAILABLE)
         if error is not None:
             return self._provider_error(elector_id, error, request_id, now)
         if not code or len(code) > MAX_CODE_LENGTH:

@@ -88,6 +88,11 @@ class ProviderLogin(Protocol):
 class IdentityProvider(Protocol):
     """An OpenID Connect provider (FranceConnect). Failures raise IdentityProviderError."""
 
+    @property
+    def issuer(self) -> str:
+        """The provider's issuer, as the authorization response's ``iss`` must name it (RFC 9207)."""
+        ...
+
     def authorize_url(self, state: str, nonce: str) -> str: ...
 
     def complete_login(self, code: str, nonce: str) -> ProviderLogin:
