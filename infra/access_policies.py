@@ -15,6 +15,8 @@ CHALLENGE_WRITABLE_ELECTOR_ATTRIBUTES = (
     "failed_attempts",
     "locked_until",
     "recent_links",
+    "quota_version",
+    "lock_alerts",
     "answer_hash",
     "numen_hash",
     "nir_hash",

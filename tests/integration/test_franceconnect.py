@@ -663,7 +663,9 @@ def test_given_a_callback_naming_another_issuer_when_called_back_then_unavailabl
     elector = world.add_elector("jean-pierre")
     login = world.start(elector)
     callback_url = world.fc.authenticate(login.location)
-    forged = callback_url.replace(quote(world.fc.issuer, safe=""), quote("https://fc.evil.test/api/v2", safe=""))
+    forged = callback_url.replace(
+        quote(world.fc.issuer, safe=""), quote("https://fc.evil.test/api/v2", safe="")
+    )
     assert forged != callback_url
     hop = world.back_to_us(forged)
     assert (hop.status, hop.location) == (302, RESULT + PAGES[FcResult.UNAVAILABLE])
