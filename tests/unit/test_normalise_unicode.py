@@ -45,7 +45,9 @@ def test_given_any_unicode_form_of_an_answer_then_the_same_normalised_answer(ans
 
 
 @given(ANSWERS, st.data())
-def test_given_invisible_characters_in_an_answer_then_they_do_not_count(answer: str, data: st.DataObject) -> None:
+def test_given_invisible_characters_in_an_answer_then_they_do_not_count(
+    answer: str, data: st.DataObject
+) -> None:
     assert normalise_answer(sprinkle(answer, INVISIBLE, data)) == normalise_answer(answer)
 
 
@@ -60,7 +62,13 @@ def test_given_any_answer_then_no_accent_no_invisible_no_capital_no_stray_space_
 
 @pytest.mark.parametrize(
     "typed",
-    ["Éléphant Rose", "ELEPHANT  ROSE", "e\u0301le\u0301phant rose", "éléphant\u00a0rose", "élé\u200bphant rose"],
+    [
+        "Éléphant Rose",
+        "ELEPHANT  ROSE",
+        "e\u0301le\u0301phant rose",
+        "éléphant\u00a0rose",
+        "élé\u200bphant rose",
+    ],
 )
 def test_given_the_ways_an_answer_is_typed_then_one_answer(typed: str) -> None:
     assert normalise_answer(typed) == "elephant rose"
