@@ -607,44 +607,6 @@ def test_given_a_forged_logout_state_when_returning_then_no_success_page(world: 
     assert world.call("/api/fc/logout-return", "").location == RESULT + "refuse.html?motif=session-expiree"
 
 
-# -- the emulator's own FranceConnect rules ----------------------------------------------------------------
-
-
-def test_given_the_emulator_when_parameters_break_franceconnect_rules_then_authorize_refused(
-    world: World,
-) -> None:
-    elector = world.add_elector("jean-pierre")
-    url = world.start(elector).location
-    assert requests.get(url, timeout=5).status_code == 200
-    assert requests.get(url + "&code_challenge=abc&code_challenge_method=S256", timeout=5).status_code == 400
-    short = url.replace(f"state={world.start(elector).query['state']}", "state=tooshort")
-    params = parse_qs(urlsplit(url).query)
-    for name in ("state", "nonce"):
-        broken = url.replace(f"{name}={params[name][0]}", f"{name}=tooshort")
-        assert requests.get(broken, timeout=5).status_code == 400, name
-    assert short
-
-
-def test_given_the_emulator_when_a_code_is_reused_or_too_old_then_token_refused(world: World) -> None:
-    elector = world.add_elector("jean-pierre")
-    callback = world.fc.authenticate(world.start(elector).location)
-    code = parse_qs(urlsplit(callback).query)["code"][0]
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": CALLBACK,
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-    }
-    token_url = world.fc.issuer + "/token"
-    assert requests.post(token_url, data=form, timeout=5).status_code == 200
-    assert requests.post(token_url, data=form, timeout=5).status_code == 400
-    callback = world.fc.authenticate(world.start(elector).location)
-    world.fc.advance(31)
-    form["code"] = parse_qs(urlsplit(callback).query)["code"][0]
-    assert requests.post(token_url, data=form, timeout=5).status_code == 400
-
-
 # -- RFC 9207, dead provider, faults: always a French page --------------------------------------------
 
 
