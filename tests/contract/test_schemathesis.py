@@ -44,8 +44,10 @@ EXCLUDED_CHECKS = ("positive_data_acceptance", "use_after_free", "ensure_resourc
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
     from local.stack import LocalStack
+    from reassort import wiring
 
-    saved = dict(os.environ)
+    # The stack configures this process (environment, clock): the tests after it must not see it.
+    saved, clock = dict(os.environ), wiring.SystemClock
     stack = LocalStack(port=0).start()
     try:
         yield stack.base_url
@@ -53,8 +55,7 @@ def base_url() -> Iterator[str]:
         stack.stop()
         os.environ.clear()
         os.environ.update(saved)
-        from reassort import wiring
-
+        wiring.SystemClock = clock  # type: ignore[misc]
         wiring.reset()
 
 

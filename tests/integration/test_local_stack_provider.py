@@ -36,7 +36,9 @@ def provider_and_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[France
         post_logout_redirect_uris=[f"{base}/api/fc/logout-return"],
     )
     provider.start()
-    saved = dict(os.environ)
+    from reassort import wiring
+
+    saved, clock = dict(os.environ), wiring.SystemClock
     for name, value in {
         "LOCAL_FC_ISSUER": provider.issuer,
         "LOCAL_FC_CLIENT_ID": "another-client",
@@ -51,8 +53,7 @@ def provider_and_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[France
         provider.stop()
         os.environ.clear()
         os.environ.update(saved)
-        from reassort import wiring
-
+        wiring.SystemClock = clock  # type: ignore[misc]
         wiring.reset()
 
 
