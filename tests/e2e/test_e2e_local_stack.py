@@ -84,7 +84,7 @@ def test_given_a_missing_function_when_routed_then_the_answer_is_a_json_503() ->
     router = LambdaRouter([("/api/nothing/", "module_that_does_not_exist.handler", "nothing")])
     response = router.handle(HttpRequest("GET", "/api/nothing/x", "", [], b""))
     assert response.status == 503
-    assert b'"code": "service_unavailable"' in response.body
+    assert b'"code": "SERVICE_UNAVAILABLE"' in response.body
 
 
 def test_given_paths_outside_the_web_root_when_resolved_then_nothing_is_served(tmp_path: Path) -> None:
