@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import logging
+import re
 import traceback
 from collections.abc import Callable, Mapping
 from http.cookies import CookieError, SimpleCookie
@@ -68,6 +69,10 @@ _VALUE_INVALID = (FieldCode.VALUE_INVALID, "Valeur invalide.")
 # Bodies of this API are a few hundred bytes; API Gateway would accept 10 MB.
 MAX_BODY_BYTES = 16 * 1024
 STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Bodies of this API are one flat object; deeper nesting is refused before parsing.
+MAX_JSON_DEPTH = 8
+_JSON_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
 # Sec-Fetch-Site values of a request a page of this site (or the elector, typing) made.
 _SAME_ORIGIN_FETCH = frozenset({"same-origin", "none"})
 
@@ -241,11 +246,24 @@ def _check_body(body: Any, is_base64: bool) -> None:
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge()
     try:
-        document = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        if _nesting(text) > MAX_JSON_DEPTH:
+            raise MalformedRequest()
+        document = json.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise MalformedRequest() from exc
     if not isinstance(document, dict):
         raise MalformedRequest()
+
+
+def _nesting(text: str) -> int:
+    """How deep arrays and objects nest, strings left out: the parser's own limit depends on the
+    call stack, this one does not."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_JSON_STRINGS.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _raw_json(error: ReassortError) -> dict[str, Any]:

@@ -74,12 +74,27 @@ def attempts_of(stack: Stack, elector: Elector) -> int:
         b'{"answer": "\xe9l\xe9phant"}',  # Latin-1, not UTF-8
         b"[" * 5_000 + b"]" * 5_000,
         b'{"answer": ' + b"[" * 5_000 + b"]" * 5_000 + b"}",
+        b'{"token": ' + b"[" * 1_000 + b"]" * 1_000 + b"}",
+        b'{"token": ' + b'{"a":' * 500 + b"1" + b"}" * 500 + b"}",
+        b'{"token": ' + b"[" * 9 + b"]" * 9 + b"}",
         b"{not json",
         b"[]",
         b"null",
         b'"text"',
     ],
-    ids=["invalid-utf8", "latin1", "nested-array", "nested-field", "not-json", "array", "null", "string"],
+    ids=[
+        "invalid-utf8",
+        "latin1",
+        "nested-array",
+        "nested-field",
+        "nested-1000",
+        "nested-objects-500",
+        "nested-9",
+        "not-json",
+        "array",
+        "null",
+        "string",
+    ],
 )
 def test_given_an_unreadable_body_when_posting_then_400_malformed_request_and_no_error_logged(
     stack: Stack, marie: Elector, body: bytes, caplog: pytest.LogCaptureFixture
@@ -90,6 +105,14 @@ def test_given_an_unreadable_body_when_posting_then_400_malformed_request_and_no
         assert (status, reply["code"]) == (400, "MALFORMED_REQUEST"), target
     assert attempts_of(stack, marie) == 0
     assert errors_logged(caplog) == []
+
+
+def test_given_brackets_inside_strings_when_posting_then_they_are_text_not_nesting(
+    stack: Stack, marie: Elector
+) -> None:
+    body = json.dumps({"token": '[[[[[[[[[[{{{{{{{{{{\\"' * 10}).encode()
+    status, _, reply = send(stack, REDEEM, body=body, headers=JSON)
+    assert (status, reply["code"]) == (422, "INVALID_FIELDS")  # too long a token, not malformed
 
 
 def test_given_a_base64_body_that_is_not_utf8_json_when_posting_then_400(
