@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install node web-assets chromium dev test test-fast lint format bench synth deploy diff load openapi smoke clean
+.PHONY: install node web-assets chromium dev test test-fast lint format bench synth deploy diff load openapi smoke fuzz clean
 
 install: $(VENV)/.installed
 
@@ -49,6 +49,10 @@ openapi: install
 
 test: install web-assets chromium lint
 	$(PY) -m pytest
+
+# Schemathesis against the local stack for longer than the 60 s of `make test` (FUZZ_SECONDS=…).
+fuzz: install web-assets
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-900} $(PY) -m pytest tests/contract -q
 
 test-fast: install
 	$(PY) -m pytest -m "not e2e and not infra"

@@ -15,6 +15,7 @@ from .stages import StageConfig
 
 GET = apigwv2.HttpMethod.GET
 POST = apigwv2.HttpMethod.POST
+ANY = apigwv2.HttpMethod.ANY
 
 # Routes that hash secrets or send messages get a tighter throttle than the rest of the API.
 SENSITIVE_ROUTE_KEYS = ("POST /api/reassort/challenge", "POST /api/links/redeem", "POST /api/links/check")
@@ -76,7 +77,9 @@ class ServiceHttpApi(Construct):
             integration = integrations.HttpLambdaIntegration(
                 f"{function.node.id}-{path}-integration", function
             )
-            routes += self.api.add_routes(path=path, methods=methods, integration=integration)
+            # ANY beside the real methods: a wrong method reaches the function, which answers
+            # 405 METHOD_NOT_ALLOWED with Allow (docs/errors.md), not API Gateway's bare 404.
+            routes += self.api.add_routes(path=path, methods=[*methods, ANY], integration=integration)
         self.routes = routes
 
         access_logs = logs.LogGroup(

@@ -42,7 +42,25 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="processus par fonction, comme autant d'environnements Lambda concurrents (défaut 2)",
     )
+    provider = parser.add_argument_group(
+        "OpenID provider",
+        "log in with this provider instead of the FranceConnect emulator (docs/operations.md)",
+    )
+    for flag, help_text in (
+        ("issuer", "issuer URL, e.g. https://fcp-low.sbx.dev-franceconnect.fr/api/v2"),
+        ("client-id", "client id registered at the provider"),
+        ("redirect-uri", "callback URL registered there (default: <base URL>/api/fc/callback)"),
+        ("post-logout-redirect-uri", "default: <base URL>/api/fc/logout-return"),
+        ("id-token-alg", "ES256 (default) or RS256"),
+    ):
+        provider.add_argument(
+            f"--fc-{flag}", help=help_text + "; the client secret comes from LOCAL_FC_CLIENT_SECRET"
+        )
     args = parser.parse_args(argv)
+    for flag in ("issuer", "client_id", "redirect_uri", "post_logout_redirect_uri", "id_token_alg"):
+        value = getattr(args, f"fc_{flag}")
+        if value:
+            os.environ[f"LOCAL_FC_{flag.upper()}"] = value
 
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(name)s %(message)s"

@@ -234,7 +234,7 @@ class LambdaRouter:
 
         target = self.route_for(request.path)
         if target is None:
-            return error_response(404, "NOT_FOUND", "Cette adresse n'existe pas.")
+            return error_response(404, "NOT_FOUND", "La ressource demandée n'existe pas.")
         module, function_name = target
         request_id = uuid.uuid4().hex
         event = build_event(request, request_id)

@@ -80,9 +80,9 @@ class LocalApp:
         if route is not None:
             return route(request)
         if any(p == path for (_, p) in self.local_routes):
-            return error_response(405, "method_not_allowed", "Méthode non autorisée.")
+            return error_response(405, "METHOD_NOT_ALLOWED", "Cette adresse n'accepte pas cette méthode.")
         if request.method not in {"GET", "HEAD"}:
-            return error_response(405, "method_not_allowed", "Méthode non autorisée.")
+            return error_response(405, "METHOD_NOT_ALLOWED", "Cette adresse n'accepte pas cette méthode.")
         if path.startswith("/local/static/"):
             return self.static(LOCAL_PAGES, path.removeprefix("/local/static"))
         return self.static(self.web_root, path)
@@ -136,7 +136,7 @@ class WsgiApp:
         if length < 0:
             response = error_response(400, "BAD_REQUEST", "Requête mal formée.")
         elif length > MAX_BODY:
-            response = error_response(413, "PAYLOAD_TOO_LARGE", "Requête trop volumineuse.")
+            response = error_response(413, "PAYLOAD_TOO_LARGE", "La requête est trop volumineuse.")
         else:
             body = environ["wsgi.input"].read(length) if length else b""
             headers = [

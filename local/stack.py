@@ -89,6 +89,38 @@ class LocalClock:
         return time.time() + self.offset_seconds
 
 
+@dataclass(frozen=True)
+class OpenIdProvider:
+    """Any OpenID provider the local stack logs in with instead of its emulator (for example
+    FranceConnect's integration platform). Read from ``LOCAL_FC_*`` or ``python -m local`` flags
+    (docs/operations.md); the redirect URIs default to this stack's own routes."""
+
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    redirect_uri: str | None = None
+    post_logout_redirect_uri: str | None = None
+    id_token_alg: str = "ES256"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> OpenIdProvider | None:
+        env = dict(os.environ) if env is None else env
+        issuer = env.get("LOCAL_FC_ISSUER", "").strip()
+        if not issuer:
+            return None
+        missing = [n for n in ("LOCAL_FC_CLIENT_ID", "LOCAL_FC_CLIENT_SECRET") if not env.get(n)]
+        if missing:
+            raise ValueError(f"LOCAL_FC_ISSUER is set: {', '.join(missing)} must be set too")
+        return cls(
+            issuer=issuer,
+            client_id=env["LOCAL_FC_CLIENT_ID"],
+            client_secret=env["LOCAL_FC_CLIENT_SECRET"],
+            redirect_uri=env.get("LOCAL_FC_REDIRECT_URI") or None,
+            post_logout_redirect_uri=env.get("LOCAL_FC_POST_LOGOUT_REDIRECT_URI") or None,
+            id_token_alg=env.get("LOCAL_FC_ID_TOKEN_ALG") or "ES256",
+        )
+
+
 @dataclass
 class LocalStack:
     host: str = "127.0.0.1"
@@ -96,6 +128,8 @@ class LocalStack:
     with_franceconnect: bool = True
     # Execution environments per function (concurrent requests a function serves at once).
     workers_per_function: int = 2
+    # When set, FranceConnect logins go to this provider and the emulator is not started.
+    openid_provider: OpenIdProvider | None = field(default_factory=OpenIdProvider.from_env)
     base_url: str = ""
     moto_url: str = ""
     dynamodb_url: str = ""
@@ -171,6 +205,9 @@ class LocalStack:
     def _start_franceconnect(self) -> None:
         if not self.with_franceconnect:
             return
+        if self.openid_provider is not None:
+            self._use_provider(self.openid_provider)
+            return
         try:
             from local.fc_emulator import FranceConnectEmulator
         except ImportError:
@@ -192,6 +229,17 @@ class LocalStack:
         os.environ["FC_CLIENT_ID"] = client_id
         os.environ["FC_REDIRECT_URI"] = f"{self.base_url}/api/fc/callback"
         os.environ["FC_POST_LOGOUT_REDIRECT_URI"] = f"{self.base_url}/api/fc/logout-return"
+
+    def _use_provider(self, provider: OpenIdProvider) -> None:
+        self._fc_secret = provider.client_secret
+        self.franceconnect_url = provider.issuer.rstrip("/")
+        os.environ["FC_ISSUER"] = provider.issuer
+        os.environ["FC_CLIENT_ID"] = provider.client_id
+        os.environ["FC_ID_TOKEN_ALG"] = provider.id_token_alg
+        os.environ["FC_REDIRECT_URI"] = provider.redirect_uri or f"{self.base_url}/api/fc/callback"
+        os.environ["FC_POST_LOGOUT_REDIRECT_URI"] = (
+            provider.post_logout_redirect_uri or f"{self.base_url}/api/fc/logout-return"
+        )
 
     def _configure(self) -> None:
         from local.demo_roll import PROFESSIONAL_DOMAINS

@@ -1,5 +1,11 @@
 """Generate docs/openapi.json from the three handlers' resolvers (`make openapi`).
 
+Each function's document is Powertools' own (routes, pydantic bodies, the ``responses=`` each
+route declares, error bodies included); ``OpenAPIMerge`` joins them into the one document of the
+API. The only edit afterwards removes the answers Powertools adds on its own that this service
+never sends (its ``detail`` validation body, its response-validation body): refusals are the
+project's ``ErrorBody`` (docs/errors.md).
+
 `python -m tools.openapi --check` exits non-zero when the committed document is stale.
 """
 
@@ -15,59 +21,56 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "docs" / "openapi.json"
 HANDLERS = ("request_reassort.handler", "redeem.handler", "fc_callback.handler")
-
-ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["code", "message"],
-    "properties": {
-        "code": {"type": "string", "description": "Stable machine code (docs/errors.md)"},
-        "message": {"type": "string", "description": "French message for the elector"},
-        "fields": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "name": {"type": "string"},
-                    "code": {"type": "string"},
-                    "message": {"type": "string"},
-                },
-            },
-        },
-        "remaining_attempts": {"type": "integer"},
-        "locked_until": {"type": "string", "format": "date-time"},
-        "retry_after_seconds": {"type": "integer"},
-        "opens_at": {"type": "string", "format": "date-time"},
-        "closes_at": {"type": "string", "format": "date-time"},
-    },
-}
+# Bodies Powertools documents by default; the service answers with ErrorBody instead.
+_FOREIGN_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
+SESSION_SCHEME = "portalSession"
 
 
 def build_document() -> dict[str, Any]:
     for path in (ROOT / "functions", ROOT):
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
-    document: dict[str, Any] = {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Réassort du code de vote",
-            "version": "1.0.0",
-            "description": "Reissue of a lost vote code. Errors follow docs/errors.md.",
-        },
-        "paths": {},
-        "components": {"schemas": {"Error": ERROR_SCHEMA}},
+    from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, SecurityScheme
+
+    schemes: dict[str, SecurityScheme] = {
+        SESSION_SCHEME: APIKey(
+            name="portal_session",
+            in_=APIKeyIn.cookie,
+            description="The Elections portal session (a signed JWT, `sub` = elector id)",
+        )
     }
+    merge = OpenAPIMerge(
+        title="Réassort du code de vote",
+        version="1.0.0",
+        description=(
+            "Reissue of a lost vote code. Every refusal is an `ErrorBody` whose `code` is listed in "
+            "docs/errors.md. State-changing routes take `application/json` from this site only."
+        ),
+        security_schemes=schemes,
+        on_conflict="error",
+    )
     for module_name in HANDLERS:
-        app = importlib.import_module(module_name).app
-        schema = json.loads(app.get_openapi_json_schema(title="part", version="0"))
-        document["paths"].update(schema.get("paths", {}))
-        document["components"]["schemas"].update(schema.get("components", {}).get("schemas", {}))
-    for operations in document["paths"].values():
-        for operation in operations.values():
-            operation.setdefault("responses", {})["default"] = {
-                "description": "Error (see docs/errors.md)",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-            }
+        merge.add_schema(
+            importlib.import_module(module_name).app.get_openapi_schema(security_schemes=schemes)
+        )
+    document = json.loads(merge.get_openapi_json_schema())
+    _prune_foreign_answers(document)
     return document
+
+
+def _prune_foreign_answers(document: dict[str, Any]) -> None:
+    refs = {f"#/components/schemas/{name}" for name in _FOREIGN_SCHEMAS}
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            for status in list(responses):
+                schema = responses[status].get("content", {}).get("application/json", {}).get("schema", {})
+                if schema.get("$ref") in refs:
+                    del responses[status]
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in _FOREIGN_SCHEMAS:
+        schemas.pop(name, None)
 
 
 def render() -> str:

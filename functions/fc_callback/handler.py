@@ -7,19 +7,18 @@ on the static pages under ``/reassort/franceconnect/``. The flow itself is
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import quote
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from reassort.domain.errors import Unauthenticated
+from reassort.domain.errors import ReassortError, Unauthenticated
 from reassort.domain.franceconnect import FcOutcome, FcResult, FcStarted, Refusal
 from reassort.http import API_HEADERS, build_resolver, logger, metrics, request_id
 from reassort.wiring import audit_in_one_write, authenticated_elector, get_fc_flow
-
-app = build_resolver()
 
 RESULT_BASE = "/reassort/franceconnect/"
 # Result of the FranceConnect path -> page (and, for "refused", the reason shown on the page).
@@ -31,9 +30,31 @@ PAGES = {
 }
 REFUSED_PAGE = "refuse.html"
 REFUSAL_REASONS = frozenset(Refusal)
+MAX_PARAM = 2048  # a longer query parameter is no FranceConnect answer: the « indisponible » page
+
+# The elector's browser navigates these routes: every answer, even a fault, is a redirect.
+REDIRECT: dict[int, OpenAPIResponse] = {
+    302: {
+        "description": "Redirect to FranceConnect or to a result page under /reassort/franceconnect/",
+        "content": {},  # no body: without this, Powertools would document a JSON one
+        "headers": {"Location": {"description": "Where the browser goes next", "schema": {"type": "string"}}},
+    }
+}
 
 
-@app.get("/api/fc/login", summary="Start a FranceConnect login (redirects to FranceConnect)")
+def _fault_page(error: ReassortError) -> Response:
+    """A refusal or a fault inside these routes: a French page, never a JSON body."""
+    if isinstance(error, Unauthenticated):
+        return _result(FcOutcome.refused(Refusal.PORTAL_SESSION))
+    return _result(FcOutcome(FcResult.UNAVAILABLE))
+
+
+app = build_resolver(fault_page=_fault_page)
+
+
+@app.get(
+    "/api/fc/login", summary="Start a FranceConnect login (redirects to FranceConnect)", responses=REDIRECT
+)
 def login():  # no return annotation: the resolver would try to validate a Response model
     rid = request_id(app)
     try:
@@ -46,13 +67,23 @@ def login():  # no return annotation: the resolver would try to validate a Respo
     return _result(step)
 
 
-@app.get("/api/fc/callback", summary="FranceConnect callback (redirects to FranceConnect logout)")
-def callback():  # no return annotation: the resolver would try to validate a Response model
-    params = app.current_event.query_string_parameters or {}
+@app.get(
+    "/api/fc/callback",
+    summary="FranceConnect callback (redirects to FranceConnect logout)",
+    responses=REDIRECT,
+)
+def callback(
+    state: Annotated[str | None, Query(max_length=MAX_PARAM)] = None,
+    code: Annotated[str | None, Query(max_length=MAX_PARAM)] = None,
+    error: Annotated[str | None, Query(max_length=MAX_PARAM)] = None,
+    error_description: Annotated[str | None, Query(max_length=MAX_PARAM)] = None,  # never shown
+    iss: Annotated[str | None, Query(max_length=MAX_PARAM, description="RFC 9207")] = None,
+):  # no return annotation: the resolver would try to validate a Response model
     outcome = get_fc_flow().complete(
-        state=params.get("state", ""),
-        code=params.get("code", ""),
-        error=params.get("error"),
+        state=state or "",
+        code=code or "",
+        error=error,
+        iss=iss,
         request_id=request_id(app),
         on_elector=lambda elector_id: logger.append_keys(elector_id=elector_id),
     )
@@ -61,10 +92,15 @@ def callback():  # no return annotation: the resolver would try to validate a Re
     return _result(outcome)
 
 
-@app.get("/api/fc/logout-return", summary="Return from FranceConnect logout (redirects to the result page)")
-def logout_return():  # no return annotation: the resolver would try to validate a Response model
-    params = app.current_event.query_string_parameters or {}
-    return _result(get_fc_flow().logout_return(params.get("state", "")))
+@app.get(
+    "/api/fc/logout-return",
+    summary="Return from FranceConnect logout (redirects to the result page)",
+    responses=REDIRECT,
+)
+def logout_return(
+    state: Annotated[str | None, Query(max_length=MAX_PARAM)] = None,
+):  # no return annotation: the resolver would try to validate a Response model
+    return _result(get_fc_flow().logout_return(state or ""))
 
 
 def _result(outcome: FcOutcome) -> Response:
@@ -72,10 +108,8 @@ def _result(outcome: FcOutcome) -> Response:
         why = outcome.reason if outcome.reason in REFUSAL_REASONS else Refusal.SESSION_EXPIRED
         location = f"{RESULT_BASE}{REFUSED_PAGE}?motif={why}"
     else:
+        # No personal data, masked or not, in any URL: the page names no address.
         location = RESULT_BASE + PAGES.get(outcome.result, PAGES[FcResult.UNAVAILABLE])
-    if outcome.result == FcResult.SENT and outcome.masked_destination:
-        # In the fragment: never sent to a server, never in a Referer.
-        location += "#d=" + quote(outcome.masked_destination, safe="")
     return _redirect(location)
 
 

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     lock_seconds: int = Field(1800, ge=60)
     link_quota: int = Field(5, ge=1, le=50)
     link_quota_window_seconds: int = Field(86400, ge=60)
+    lock_alert_quota: int = Field(2, ge=0, le=10)
     argon2_memory_kib: int = Field(19456, ge=8)
     argon2_time_cost: int = Field(2, ge=1)
     argon2_parallelism: int = Field(1, ge=1)
@@ -101,6 +102,7 @@ class Settings(BaseSettings):
             max_failed_attempts=self.max_failed_attempts,
             lock_seconds=self.lock_seconds,
             link_quota=self.link_quota,
+            lock_alert_quota=self.lock_alert_quota,
             link_quota_window_seconds=self.link_quota_window_seconds,
             professional_domains=tuple(
                 d.strip().casefold() for d in self.professional_domains.split(",") if d.strip()

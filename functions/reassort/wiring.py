@@ -146,6 +146,7 @@ def get_fc_client() -> FranceConnectClient:
 @lru_cache(maxsize=1)
 def get_fc_flow() -> FranceConnectFlow:
     """The FranceConnect use cases; the client is built on first use (never for the logout return)."""
+    from .adapters.logout_state import JwtLogoutStates
     from .domain.franceconnect import FranceConnectFlow
 
     secrets = get_secrets()
@@ -155,6 +156,7 @@ def get_fc_flow() -> FranceConnectFlow:
         provider=get_fc_client,
         link_key=secrets.link_hmac_key,
         identity_key=secrets.identity_hmac_key,
+        logout_states=JwtLogoutStates(secrets.link_hmac_key),
     )
 
 

@@ -8,7 +8,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
-from reassort.http import build_resolver, json_response, logger, metrics, request_id
+from reassort.domain.errors import ElectionClosed, LinkInvalid
+from reassort.http import (
+    BODY_ERRORS,
+    build_resolver,
+    error_responses,
+    json_response,
+    logger,
+    metrics,
+    request_id,
+    success_response,
+)
 from reassort.wiring import audit_in_one_write, get_service
 
 app = build_resolver()
@@ -30,13 +40,27 @@ class NewCode(BaseModel):
     display_seconds: int
 
 
-@app.post("/api/links/check", summary="Tell whether a link can still be redeemed, without consuming it")
+@app.post(
+    "/api/links/check",
+    summary="Tell whether a link can still be redeemed, without consuming it",
+    responses={
+        **success_response(200, LinkStatus, "The link can be redeemed"),
+        **error_responses(*BODY_ERRORS, LinkInvalid, ElectionClosed),
+    },
+)
 def check_link(body: Annotated[LinkRequest, Body()]) -> Response[LinkStatus]:
     seconds = get_service().check_link(body.token, request_id(app))
     return json_response(200, LinkStatus(valid=True, display_seconds=seconds).model_dump())
 
 
-@app.post("/api/links/redeem", summary="Consume the link and receive the new vote code, once")
+@app.post(
+    "/api/links/redeem",
+    summary="Consume the link and receive the new vote code, once",
+    responses={
+        **success_response(200, NewCode, "The new vote code, to show for display_seconds"),
+        **error_responses(*BODY_ERRORS, LinkInvalid, ElectionClosed),
+    },
+)
 def redeem_link(body: Annotated[LinkRequest, Body()]) -> Response[NewCode]:
     code = get_service().redeem_link(body.token, request_id(app))
     return json_response(

@@ -8,8 +8,28 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
+from reassort.domain.errors import (
+    AccountLocked,
+    ChallengeNotSet,
+    ElectionClosed,
+    ElectorUnknown,
+    ProfessionalAddressRefused,
+    QuotaExceeded,
+    SendFailed,
+    Unauthenticated,
+    WrongCredentials,
+)
 from reassort.domain.model import Channel
-from reassort.http import build_resolver, json_response, logger, metrics, request_id
+from reassort.http import (
+    BODY_ERRORS,
+    build_resolver,
+    error_responses,
+    json_response,
+    logger,
+    metrics,
+    request_id,
+    success_response,
+)
 from reassort.wiring import audit_in_one_write, authenticated_elector, get_service
 
 app = build_resolver()
@@ -38,7 +58,15 @@ class LinkSent(BaseModel):
     link_valid_minutes: int
 
 
-@app.get("/api/reassort/challenge", summary="The elector's challenge question")
+@app.get(
+    "/api/reassort/challenge",
+    summary="The elector's challenge question",
+    security=[{"portalSession": []}],
+    responses={
+        **success_response(200, ChallengeView, "The question and the channels"),
+        **error_responses(Unauthenticated, ElectorUnknown, ChallengeNotSet),
+    },
+)
 def get_challenge() -> Response[ChallengeView]:
     challenge = get_service().get_challenge(authenticated_elector(app))
     view = ChallengeView(
@@ -47,7 +75,27 @@ def get_challenge() -> Response[ChallengeView]:
     return json_response(200, view.model_dump(mode="json"))
 
 
-@app.post("/api/reassort/challenge", summary="Answer the challenge and receive a single-use link")
+@app.post(
+    "/api/reassort/challenge",
+    summary="Answer the challenge and receive a single-use link",
+    security=[{"portalSession": []}],
+    status_code=202,
+    responses={
+        **success_response(202, LinkSent, "Link sent (after the information e-mail)"),
+        **error_responses(
+            *BODY_ERRORS,
+            Unauthenticated,
+            ElectorUnknown,
+            ChallengeNotSet,
+            ProfessionalAddressRefused,
+            WrongCredentials,
+            AccountLocked,
+            QuotaExceeded,
+            ElectionClosed,
+            SendFailed,
+        ),
+    },
+)
 def post_challenge(body: Annotated[ChallengeRequest, Body()]) -> Response[LinkSent]:
     service = get_service()
     issued = service.request_by_challenge(

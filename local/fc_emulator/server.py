@@ -285,7 +285,8 @@ class FranceConnectEmulator:
         return Response(html, status=status, mimetype="text/html")
 
     def _redirect_back(self, interaction: _Interaction, **params: str) -> Response:
-        params = {**params, "state": interaction.state}
+        # RFC 9207: the answer names its issuer, so a client can refuse a mixed-up provider.
+        params = {**params, "state": interaction.state, "iss": self.issuer}
         separator = "&" if "?" in interaction.redirect_uri else "?"
         return _found(interaction.redirect_uri + separator + urlencode(params))
 
@@ -390,6 +391,7 @@ class FranceConnectEmulator:
                 "id_token_signing_alg_values_supported": ["ES256", "RS256", "HS256"],
                 "userinfo_signing_alg_values_supported": ["ES256", "RS256", "HS256"],
                 "request_parameter_supported": False,
+                "authorization_response_iss_parameter_supported": True,
             }
             return Response(json.dumps(document), mimetype="application/json")
 

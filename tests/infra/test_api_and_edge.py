@@ -23,6 +23,13 @@ ROUTES = {
     "GET /api/fc/login": "fc_callback",
     "GET /api/fc/callback": "fc_callback",
     "GET /api/fc/logout-return": "fc_callback",
+    # Any other method reaches the same function, which answers 405 with Allow.
+    "ANY /api/reassort/challenge": "request_reassort",
+    "ANY /api/links/check": "redeem",
+    "ANY /api/links/redeem": "redeem",
+    "ANY /api/fc/login": "fc_callback",
+    "ANY /api/fc/callback": "fc_callback",
+    "ANY /api/fc/logout-return": "fc_callback",
 }
 
 

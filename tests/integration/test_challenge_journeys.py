@@ -106,10 +106,15 @@ def test_expired_wrong_and_malformed_tokens_are_one_invalid_link(stack: Stack, m
     token = token_in(stack.emails()[-1]["body"])
     stack.clock.value += 3600
 
-    for candidate in (token, "A" * 43, "not a token", "A" * 200, ""):
+    for candidate in (token, "A" * 43, "not a token", "é" * 43):
         reply = stack.redeem(candidate)
-        assert reply.status in (410, 422)
-        assert reply.body["code"] in ("LINK_INVALID", "INVALID_FIELDS")
+        assert (reply.status, reply.body["code"]) == (410, "LINK_INVALID"), candidate
+    for candidate, field_code in (("A" * 200, "TOO_LONG"), ("", "REQUIRED")):
+        reply = stack.redeem(candidate)
+        assert (reply.status, reply.body["code"]) == (422, "INVALID_FIELDS"), candidate
+        assert reply.body["fields"] == [
+            {"name": "token", "code": field_code, "message": reply.body["fields"][0]["message"]}
+        ]
     assert stack.redeem(token).body["code"] == "LINK_INVALID"
     assert stack.check(token).body["code"] == "LINK_INVALID"
     assert stack.vote_code_accepted(marie.elector_id, marie.vote_code)
@@ -308,11 +313,12 @@ def test_invalid_fields_are_named_in_french(
 
 
 @pytest.mark.parametrize("raw", ["{not json", "[]", "null", '"text"'])
-def test_malformed_bodies_are_a_clear_422_never_a_500(stack: Stack, marie: Elector, raw: str) -> None:
+def test_given_a_body_that_is_not_a_json_object_when_posting_then_400_malformed_request_never_a_5xx(
+    stack: Stack, marie: Elector, raw: str
+) -> None:
     for module, path in (("request_reassort", "/api/reassort/challenge"), ("redeem", "/api/links/redeem")):
         reply = stack.call(module, "POST", path, raw_body=raw, session=stack.session(marie.elector_id))
-        assert reply.status == 422, (path, raw, reply.body)
-        assert reply.body["code"] == "INVALID_FIELDS"
+        assert (reply.status, reply.body["code"]) == (400, "MALFORMED_REQUEST"), (path, raw)
 
 
 def test_unknown_routes_answer_a_json_404(stack: Stack) -> None:

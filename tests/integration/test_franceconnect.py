@@ -11,16 +11,18 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
 
+from fc_callback.handler import PAGES
 from local.fc_emulator import Fault, FranceConnectEmulator, identity_by_key
 from local.lambda_adapter import HttpRequest, LambdaContext, build_event
 from local.tables import put_roll_record
 from reassort import wiring
 from reassort.config import get_settings
+from reassort.domain.franceconnect import FcResult
 from reassort.domain.identity import identity_digest
 from reassort.domain.model import ElectorRecord
 from tests.support.keys import portal_session
@@ -208,8 +210,7 @@ def test_given_a_matching_identity_when_logging_in_with_franceconnect_then_info_
     elector = world.add_elector("jean-pierre")
     journey = world.journey(elector, "jean-pierre")
 
-    assert journey.result.startswith(RESULT + "envoye.html#d=")
-    assert unquote(journey.result.split("#d=", 1)[1]) == "j•••@exemple-perso.fr"
+    assert journey.result == RESULT + PAGES[FcResult.SENT]
     mails = world.emails()
     assert [m["to"] for m in mails] == [[f"{elector}@ac-paris.fr"], ["jp.lefevre@exemple-perso.fr"]]
     assert mails[0]["subject"] == "Demande de réassort de votre code de vote"
@@ -606,39 +607,73 @@ def test_given_a_forged_logout_state_when_returning_then_no_success_page(world: 
     assert world.call("/api/fc/logout-return", "").location == RESULT + "refuse.html?motif=session-expiree"
 
 
-# -- the emulator's own FranceConnect rules ----------------------------------------------------------------
+# -- RFC 9207, dead provider, faults: always a French page --------------------------------------------
 
 
-def test_given_the_emulator_when_parameters_break_franceconnect_rules_then_authorize_refused(
+def test_given_the_emulator_when_it_calls_back_then_the_answer_names_its_issuer_and_is_accepted(
     world: World,
 ) -> None:
     elector = world.add_elector("jean-pierre")
-    url = world.start(elector).location
-    assert requests.get(url, timeout=5).status_code == 200
-    assert requests.get(url + "&code_challenge=abc&code_challenge_method=S256", timeout=5).status_code == 400
-    short = url.replace(f"state={world.start(elector).query['state']}", "state=tooshort")
-    params = parse_qs(urlsplit(url).query)
-    for name in ("state", "nonce"):
-        broken = url.replace(f"{name}={params[name][0]}", f"{name}=tooshort")
-        assert requests.get(broken, timeout=5).status_code == 400, name
-    assert short
+    journey = world.journey(elector)
+    assert parse_qs(urlsplit(journey.callback_url).query)["iss"] == [world.fc.issuer]
+    assert journey.result == RESULT + PAGES[FcResult.SENT]
 
 
-def test_given_the_emulator_when_a_code_is_reused_or_too_old_then_token_refused(world: World) -> None:
+def test_given_a_callback_naming_another_issuer_when_called_back_then_unavailable_and_no_code_spent(
+    world: World,
+) -> None:
     elector = world.add_elector("jean-pierre")
-    callback = world.fc.authenticate(world.start(elector).location)
-    code = parse_qs(urlsplit(callback).query)["code"][0]
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": CALLBACK,
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-    }
-    token_url = world.fc.issuer + "/token"
-    assert requests.post(token_url, data=form, timeout=5).status_code == 200
-    assert requests.post(token_url, data=form, timeout=5).status_code == 400
-    callback = world.fc.authenticate(world.start(elector).location)
-    world.fc.advance(31)
-    form["code"] = parse_qs(urlsplit(callback).query)["code"][0]
-    assert requests.post(token_url, data=form, timeout=5).status_code == 400
+    login = world.start(elector)
+    callback_url = world.fc.authenticate(login.location)
+    forged = callback_url.replace(
+        quote(world.fc.issuer, safe=""), quote("https://fc.evil.test/api/v2", safe="")
+    )
+    assert forged != callback_url
+    hop = world.back_to_us(forged)
+    assert (hop.status, hop.location) == (302, RESULT + PAGES[FcResult.UNAVAILABLE])
+    assert world.fc.counters.token == 0
+    assert world.fc_record(elector, "error")["detail"] == "issuer_mismatch"
+    assert world.emails() == []
+
+
+def test_given_franceconnect_discovery_is_down_when_login_starts_then_the_unavailable_page_not_the_provider(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elector = world.add_elector("jean-pierre")
+    monkeypatch.setenv("FC_ISSUER", "http://127.0.0.1:9/api/v2")  # nothing listens on port 9
+    wiring.reset()
+    hop = world.start(elector)
+    assert (hop.status, hop.location) == (302, RESULT + PAGES[FcResult.UNAVAILABLE])
+    assert world.fc_outcomes(elector) == {"unavailable"}
+
+
+@pytest.mark.parametrize("route", ["/api/fc/callback", "/api/fc/logout-return"])
+def test_given_a_fault_inside_a_franceconnect_route_when_called_then_a_redirect_to_a_french_page_never_json(
+    world: World, route: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.add_elector("jean-pierre")
+    state = "A" * 43
+    world.stack.dynamodb.delete_table(TableName=get_settings().fc_state_table)  # DynamoDB fails under us
+    broken = wiring.get_fc_flow()
+    broken.logout_states.verify = lambda *_: (_ for _ in ()).throw(RuntimeError("boom"))  # type: ignore[method-assign]
+    hop = world.call(route, f"state={state}&code=c")
+    assert (hop.status, hop.location) == (302, RESULT + PAGES[FcResult.UNAVAILABLE])
+    assert "application/json" not in hop.headers.get("content-type", "")
+    assert "unexpected error" in [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["state=" + "A" * 3000, "code=" + "c" * 3000, "iss=" + "i" * 3000],
+    ids=["state", "code", "iss"],
+)
+def test_given_an_oversized_callback_parameter_when_called_back_then_the_unavailable_page(
+    world: World, query: str
+) -> None:
+    hop = world.call("/api/fc/callback", query)
+    assert (hop.status, hop.location) == (302, RESULT + PAGES[FcResult.UNAVAILABLE])
+
+
+def test_given_no_portal_session_when_login_starts_then_the_refusal_page_not_json(world: World) -> None:
+    hop = world.call("/api/fc/login")
+    assert hop.status == 302 and hop.location == RESULT + "refuse.html?motif=session-portail"

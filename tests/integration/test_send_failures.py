@@ -19,7 +19,8 @@ def test_information_email_failure_issues_no_link(stack: Stack, marie: Elector) 
     assert "aucun lien n'a été émis" in reply.body["message"]
     assert stack.emails() == []
     assert stack.scan("reassort-links") == []
-    assert stack.elector_item(marie.elector_id).get("recent_links", {"M": {}})["M"] == {}
+    # The slot stays taken whatever failed: the daily message cap holds even when sends fail.
+    assert len(stack.elector_item(marie.elector_id)["recent_links"]["M"]) == 1
 
 
 def test_link_email_failure_revokes_the_link(stack: Stack, marie: Elector) -> None:
@@ -30,7 +31,7 @@ def test_link_email_failure_revokes_the_link(stack: Stack, marie: Elector) -> No
     assert reply.status == 503 and reply.body["code"] == "SEND_FAILED"
     assert [m["subject"] for m in stack.emails()] == ["Demande de réassort de votre code de vote"]
     assert stack.scan("reassort-links") == []
-    assert stack.elector_item(marie.elector_id)["recent_links"]["M"] == {}
+    assert len(stack.elector_item(marie.elector_id)["recent_links"]["M"]) == 1
     assert stack.vote_code_accepted(marie.elector_id, marie.vote_code)
     assert stack.challenge(marie).status == 202  # the retry goes through
 
@@ -105,3 +106,15 @@ def test_lasting_ses_throttling_gives_a_retry_message_and_issues_nothing(
     assert stack.scan("reassort-links") == []
     assert not [m for m in stack.emails() if m["subject"].startswith("Procéder")]
     assert time.perf_counter() - start < 10
+
+
+def test_given_every_link_send_failing_when_fifty_requests_then_five_information_emails_at_most(
+    stack: Stack, marie: Elector
+) -> None:
+    fail_sends("sesv2", "SendEmail", on_calls=set(range(2, 200, 2)), code="Throttling")
+
+    codes = [stack.challenge(marie).body["code"] for _ in range(50)]
+
+    assert codes == ["SEND_FAILED"] * 5 + ["QUOTA_EXCEEDED"] * 45
+    assert len(stack.emails()) == 5  # the five information e-mails; the links never left
+    assert stack.scan("reassort-links") == []

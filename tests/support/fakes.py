@@ -39,6 +39,9 @@ class FakeElectors:
     def reset_failures(self, elector_id: str) -> None:
         self.items[elector_id] = replace(self.items[elector_id], failed_attempts=0)
 
+    def record_lock_alerts(self, elector_id: str, sent_at: tuple[float, ...]) -> None:
+        self.items[elector_id] = replace(self.items[elector_id], lock_alerts=tuple(sent_at))
+
     def update_secret_hashes(self, elector_id: str, hashes: dict[str, str]) -> None:
         self.items[elector_id] = replace(self.items[elector_id], **hashes)  # type: ignore[arg-type]
 
@@ -77,12 +80,8 @@ class FakeLinks:
 
     def revoke(self, link: LinkRecord) -> None:
         with self.electors.mutex:
+            # The quota slot stays taken: messages may already have gone out.
             self.items.pop(link.link_id, None)
-            elector = self.electors.items[link.elector_id]
-            recent = {k: v for k, v in elector.recent_links.items() if k != link.short_id}
-            self.electors.items[link.elector_id] = replace(
-                elector, recent_links=recent, quota_version=elector.quota_version + 1
-            )
 
     def redeem(self, link: LinkRecord, new_vote_code_hash: str, now: float) -> bool:
         with self.electors.mutex:

@@ -1,22 +1,61 @@
-"""docs/errors.md and docs/openapi.json stay in step with the code."""
+"""docs/errors.md and docs/openapi.json stay in step with the code, both ways."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
-from reassort.domain.errors import ErrorCatalogue
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from reassort.domain.errors import ErrorCatalogue, FieldCode
+from reassort.http import _field_problems
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
-def test_every_error_code_is_documented_with_its_status() -> None:
-    rows = dict(re.findall(r"^\| `([A-Z_]+)` \| (\d{3}) \|", (DOCS / "errors.md").read_text(), re.M))
-    for cls in ErrorCatalogue().classes:
-        assert rows.get(cls.code) == str(cls.status), cls.code
+def _documented_errors() -> dict[str, str]:
+    return dict(re.findall(r"^\| `([A-Z_]+)` \| (\d{3}) \|", (DOCS / "errors.md").read_text(), re.M))
+
+
+def _documented_field_codes() -> set[str]:
+    section = (DOCS / "errors.md").read_text().split("## Field codes", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `([A-Z_]+)` \|", section, re.M))
+
+
+def test_every_error_the_service_can_answer_is_documented_with_its_status_and_nothing_more() -> None:
+    catalogue = {cls.code: str(cls.status) for cls in ErrorCatalogue().classes}
+    assert _documented_errors() == catalogue
+
+
+def test_every_field_code_the_service_can_answer_is_documented_and_nothing_more() -> None:
+    assert _documented_field_codes() == FieldCode.all()
+
+
+def test_given_a_validation_error_kind_without_a_code_of_its_own_then_value_invalid() -> None:
+    error = RequestValidationError([{"type": "uuid_parsing", "loc": ("body", "token"), "msg": "x"}])
+    assert [(p.name, p.code) for p in _field_problems(error)] == [("token", "VALUE_INVALID")]
+
+
+def test_given_pydantic_error_kinds_then_never_pydantics_names_in_field_codes() -> None:
+    kinds = ["missing", "string_too_short", "string_too_long", "enum", "string_type", "string_unicode"]
+    error = RequestValidationError([{"type": k, "loc": ("body", k), "msg": "x"} for k in kinds])
+    assert {p.code for p in _field_problems(error)} <= FieldCode.all()
 
 
 def test_openapi_document_is_up_to_date() -> None:
     from tools.openapi import TARGET, render
 
     assert TARGET.read_text(encoding="utf-8") == render(), "docs/openapi.json is stale: run `make openapi`"
+
+
+def test_openapi_document_states_the_answers_the_service_gives() -> None:
+    document = json.loads((DOCS / "openapi.json").read_text(encoding="utf-8"))
+    paths = document["paths"]
+    assert set(paths["/api/reassort/challenge"]["post"]["responses"]) >= {"202", "415", "422", "429"}
+    assert "200" not in paths["/api/reassort/challenge"]["post"]["responses"]
+    for route in ("/api/fc/login", "/api/fc/callback", "/api/fc/logout-return"):
+        assert set(paths[route]["get"]["responses"]) == {"302"}
+        assert "Location" in paths[route]["get"]["responses"]["302"]["headers"]
+    text = json.dumps(document)
+    assert "HTTPValidationError" not in text and '"detail"' not in text

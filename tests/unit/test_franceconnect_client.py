@@ -19,12 +19,12 @@ from joserfc.jwk import ECKey, OctKey, RSAKey
 from requests.adapters import BaseAdapter
 
 from reassort.adapters.franceconnect import (
-    DEFAULT_SCOPES,
     FranceConnectClient,
     FranceConnectConfig,
     FranceConnectUnavailable,
     TokenRejected,
 )
+from tests.support.fakes import FakeClock
 
 ISSUER = "https://fc.test/api/v2"
 CLIENT_ID = "reassort-client"
@@ -154,7 +154,7 @@ def fc() -> FakeFranceConnect:
 
 @pytest.fixture
 def make_client(fc: FakeFranceConnect) -> Callable[..., FranceConnectClient]:
-    def build(alg: str = "ES256") -> FranceConnectClient:
+    def build(alg: str = "ES256", clock: Callable[[], float] = time.time) -> FranceConnectClient:
         session = requests.Session()
         session.mount("https://fc.test/", fc)
         config = FranceConnectConfig(
@@ -165,7 +165,7 @@ def make_client(fc: FakeFranceConnect) -> Callable[..., FranceConnectClient]:
             post_logout_redirect_uri="https://reassort.test/api/fc/logout-return",
             id_token_alg=alg,
         )
-        return FranceConnectClient(config, session=session)
+        return FranceConnectClient(config, session=session, clock=clock)
 
     return build
 
@@ -215,7 +215,8 @@ def test_given_state_and_nonce_when_building_the_authorize_url_then_only_francec
     }
     assert params["response_type"] == "code"
     assert params["acr_values"] == "eidas1"
-    assert params["scope"].split() == list(DEFAULT_SCOPES)
+    # Only the claims the match and the send use (nothing "just in case": it shows in the habilitation).
+    assert params["scope"].split() == ["openid", "given_name", "family_name", "birthdate", "gender", "email"]
     assert params["state"] == "s" * 43 and params["nonce"] == NONCE
     assert "code_challenge" not in url
 
@@ -344,6 +345,33 @@ def test_given_a_signature_by_another_key_under_the_published_kid_when_verified_
     impostor = _es_key("key-1")
     token = fc.sign(id_claims(), key=impostor)
     assert reason_of(lambda: client.verify_id_token(token, NONCE)) == "id_token_signature"
+
+
+def test_given_a_key_replaced_under_the_same_kid_when_verified_then_one_refetch_and_accepted(
+    client: FranceConnectClient, fc: FakeFranceConnect
+) -> None:
+    client.verify_id_token(fc.sign(id_claims()), NONCE)  # JWKS cached with the first key-1
+    fc.key = _es_key("key-1")  # FranceConnect replaces the key, same kid
+    fc.published = [fc.key]
+    assert client.verify_id_token(fc.sign(id_claims()), NONCE)["sub"] == SUB
+    assert fc.jwks_calls == 2
+    client.verify_id_token(fc.sign(id_claims()), NONCE)
+    assert fc.jwks_calls == 2  # the new set is cached
+
+
+def test_given_forged_signatures_under_a_known_kid_when_verified_again_and_again_then_one_refetch_a_minute(
+    make_client: Callable[..., FranceConnectClient], fc: FakeFranceConnect
+) -> None:
+    clock = FakeClock(time.time())
+    client = make_client(clock=clock.now)
+    client.verify_id_token(fc.sign(id_claims()), NONCE)
+    forged = fc.sign(id_claims(), key=_es_key("key-1"))
+    for _ in range(20):
+        assert reason_of(lambda: client.verify_id_token(forged, NONCE)) == "id_token_signature"
+    assert fc.jwks_calls == 2
+    clock.value += 61
+    assert reason_of(lambda: client.verify_id_token(forged, NONCE)) == "id_token_signature"
+    assert fc.jwks_calls == 3
 
 
 def test_given_a_payload_changed_after_signing_when_verified_then_refused(

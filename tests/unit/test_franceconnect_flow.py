@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
+from reassort.adapters.logout_state import JwtLogoutStates
 from reassort.domain.franceconnect import (
     STATE_TTL_SECONDS,
     FcOutcome,
@@ -53,6 +56,8 @@ class Login:
 
 class FakeProvider:
     """FranceConnect as the flow sees it: records every code exchange."""
+
+    issuer = "https://fc.test/api/v2"
 
     def __init__(self) -> None:
         self.userinfo: dict[str, Any] = dict(JEAN_PIERRE)
@@ -105,6 +110,7 @@ class World:
             provider=lambda: self.provider,
             link_key=LINK_KEY,
             identity_key=IDENTITY_KEY,
+            logout_states=JwtLogoutStates(LINK_KEY),
         )
         self.add_elector("E1")
 
@@ -207,6 +213,7 @@ def test_given_franceconnect_cannot_be_reached_when_login_starts_then_unavailabl
         provider=unreachable,
         link_key=LINK_KEY,
         identity_key=IDENTITY_KEY,
+        logout_states=JwtLogoutStates(LINK_KEY),
     )
     assert flow.start("E1", "r") == FcOutcome(FcResult.UNAVAILABLE)
     assert world.states.items == {}
@@ -230,7 +237,7 @@ def test_given_a_matching_identity_when_called_back_then_information_mail_first_
     assert world.fc_outcomes() == ["login_started", "identity_matched"]
     sent = next(e for e in world.audit.events if e.outcome == "link_sent")
     assert sent.method == "franceconnect"
-    assert world.after_logout(outcome) == FcOutcome(FcResult.SENT, masked_destination="j•••@exemple-perso.fr")
+    assert world.after_logout(outcome) == FcOutcome(FcResult.SENT)  # the address stays out of URLs
 
 
 def test_given_a_state_already_used_when_replayed_then_refused_and_code_never_exchanged_twice(
@@ -393,11 +400,28 @@ def test_given_a_forged_or_tampered_logout_state_when_returning_then_refused(wor
     outcome = world.complete(world.start())
     assert outcome.logout_url is not None
     genuine = parse_qs(urlsplit(outcome.logout_url).query)["state"][0]
-    body, mac = genuine.split(".")
+    header, body, mac = genuine.split(".")
     expired = FcOutcome.refused(Refusal.SESSION_EXPIRED)
+    forged_body = base64.urlsafe_b64encode(b'{"r":"sent","exp":9999999999}').rstrip(b"=").decode()
+    other_key = JwtLogoutStates(b"another key, another service....").sign(FcOutcome(FcResult.SENT), 0)
+    assert world.flow.logout_return(f"{header}.{forged_body}.{mac}") == expired
+    assert world.flow.logout_return(f"{header}.{body}.{mac[:-2]}AA") == expired
+    assert world.flow.logout_return(other_key) == expired
     assert world.flow.logout_return("eyJyIjoic2VudCJ9.AAAA") == expired
-    assert world.flow.logout_return(f"{body[:-2]}AA.{mac}") == expired
     assert world.flow.logout_return("") == expired
+    assert world.flow.logout_return(genuine) == FcOutcome(FcResult.SENT)
+
+
+def test_given_any_outcome_then_its_logout_state_is_a_jwt_with_exp_and_no_personal_data(world: World) -> None:
+    outcome = world.complete(world.start())
+    assert outcome.result is FcResult.SENT and outcome.masked_destination
+    state = parse_qs(urlsplit(outcome.logout_url or "").query)["state"][0]
+    header, body, _ = state.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    assert json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["alg"] == "HS256"
+    assert set(claims) == {"r", "exp", "jti"}
+    assert claims["r"] == "sent" and claims["exp"] == int(world.clock.value) + 600
+    assert "@" not in (outcome.logout_url or "") and "•" not in unquote(outcome.logout_url or "")
 
 
 def test_given_a_logout_state_older_than_ten_minutes_when_returning_then_refused(world: World) -> None:
@@ -410,3 +434,26 @@ def test_given_two_callbacks_with_the_same_outcome_then_their_logout_states_diff
     first = world.complete(world.start())
     second = world.complete(world.start())
     assert first.logout_url != second.logout_url
+
+
+# -- RFC 9207 --------------------------------------------------------------------------------------
+
+
+def test_given_the_callback_names_the_provider_as_iss_when_completing_then_the_login_goes_on(
+    world: World,
+) -> None:
+    outcome = world.flow.complete(
+        state=world.start(), code="c", error=None, request_id="r", iss="https://fc.test/api/v2"
+    )
+    assert outcome.result is FcResult.SENT
+
+
+@pytest.mark.parametrize("iss", ["https://evil.test/api/v2", "https://fc.test/api/v2/", ""])
+def test_given_the_callback_names_another_issuer_when_completing_then_unavailable_and_the_code_never_spent(
+    world: World, iss: str
+) -> None:
+    outcome = world.flow.complete(state=world.start(), code="c", error=None, request_id="r", iss=iss)
+    assert outcome == FcOutcome(FcResult.UNAVAILABLE)
+    assert world.provider.exchanges == []
+    assert world.notifier.sent == []
+    assert "issuer_mismatch" in {e.detail for e in world.audit.events}

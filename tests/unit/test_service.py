@@ -109,17 +109,59 @@ def test_given_the_information_email_fails_then_no_link_exists() -> None:
     assert ("send", "information_failed") in world.audit.outcomes()
 
 
-def test_given_the_link_send_fails_then_the_link_is_revoked_and_quota_given_back() -> None:
+def test_given_the_link_send_fails_then_the_link_is_revoked_and_its_quota_slot_stays_taken() -> None:
     world = World()
     world.notifier.fail_on = {2}
 
     with pytest.raises(SendFailed):
         world.request()
     assert world.links.items == {}
-    assert world.electors.items["E1"].recent_links == {}
+    assert len(world.electors.items["E1"].recent_links) == 1  # the information e-mail went out
     assert ("send", "link_failed") in world.audit.outcomes()
-    world.request()  # a retry goes through
+    world.request()  # a retry goes through, on the next slot
     assert len(world.links.items) == 1
+    assert len(world.electors.items["E1"].recent_links) == 2
+
+
+@pytest.mark.parametrize("failing", ["information", "link", "both"])
+def test_given_every_send_failing_when_an_elector_requests_fifty_times_then_the_daily_message_cap_holds(
+    failing: str,
+) -> None:
+    world = World()
+    world.notifier.fail_on = {
+        "information": set(range(1, 200, 2)),
+        "link": set(range(2, 200, 2)),
+        "both": set(range(1, 200)),
+    }[failing]
+    refused = 0
+    for attempt in range(50):
+        try:
+            world.request(request_id=f"r{attempt}")
+        except QuotaExceeded:
+            refused += 1
+        except SendFailed:
+            pass
+    # Each request spends one slot before any send, so at most 5 requests ever reach a notifier.
+    assert world.notifier.attempts <= 2 * world.service.rules.link_quota
+    assert refused == 45
+    assert world.service.rules.max_messages_per_window == 12
+
+
+def test_given_an_elector_locked_again_and_again_then_at_most_two_lock_alerts_a_day() -> None:
+    world = World()
+    for _lock in range(6):
+        for _attempt in range(5):
+            with pytest.raises((WrongCredentials, AccountLocked)):
+                world.request(answer="faux")
+        world.clock.value += 1801  # the lock is over
+    alerts = [s for s in world.notifier.sent if s[1] == "jeanne@education.gouv.fr"]
+    assert len(alerts) == 2
+    assert world.audit.outcomes().count(("send", "lock_alert_capped")) == 4
+    world.clock.value += 86400  # a day later the elector is warned again
+    for _attempt in range(5):
+        with pytest.raises((WrongCredentials, AccountLocked)):
+            world.request(answer="faux")
+    assert len([s for s in world.notifier.sent if s[1] == "jeanne@education.gouv.fr"]) == 3
 
 
 def test_given_a_link_when_redeemed_then_old_code_replaced_and_link_spent() -> None:

@@ -136,6 +136,15 @@ class DynamoElectorStore:
             raise
         return True
 
+    def record_lock_alerts(self, elector_id: str, sent_at: tuple[float, ...]) -> None:
+        self.client.update_item(
+            TableName=self.table,
+            Key={"elector_id": _s(elector_id)},
+            UpdateExpression="SET lock_alerts = :alerts",
+            ConditionExpression="attribute_exists(elector_id)",
+            ExpressionAttributeValues={":alerts": {"L": [_n(int(t)) for t in sent_at]}},
+        )
+
     def reset_failures(self, elector_id: str) -> None:
         self.client.update_item(
             TableName=self.table,
@@ -173,6 +182,7 @@ def elector_from_item(item: dict[str, Any]) -> ElectorRecord:
         link_generation=int(_num(item, "link_generation") or 0),
         recent_links={k: float(Decimal(v["N"])) for k, v in recent.items()},
         quota_version=int(_num(item, "quota_version") or 0),
+        lock_alerts=tuple(float(Decimal(v["N"])) for v in item.get("lock_alerts", {}).get("L", [])),
     )
 
 
@@ -260,20 +270,8 @@ class DynamoLinkStore:
 
     def revoke(self, link: LinkRecord) -> None:
         try:
-            self.client.transact_write_items(
-                TransactItems=[
-                    {"Delete": {"TableName": self.table, "Key": {"link_id": _s(link.link_id)}}},
-                    {
-                        "Update": {
-                            "TableName": self.electors_table,
-                            "Key": {"elector_id": _s(link.elector_id)},
-                            "UpdateExpression": "REMOVE recent_links.#short ADD quota_version :one",
-                            "ExpressionAttributeNames": {"#short": link.short_id},
-                            "ExpressionAttributeValues": {":one": _n(1)},
-                        }
-                    },
-                ]
-            )
+            # The elector's quota slot stays taken: messages may already have gone out.
+            self.client.delete_item(TableName=self.table, Key={"link_id": _s(link.link_id)})
         except ClientError:
             # The token was never delivered, so a leftover item cannot be used by anyone.
             log.warning("link revocation failed", extra={"elector_id": link.elector_id})

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 ELECTORS_KEY = "elector_id"
 
-# request_reassort and fc_callback: failures and lock, quota entries and their version (which
+# request_reassort and fc_callback: failures and lock, lock alerts sent (daily cap), quota
+# entries and their version (which
 # every redemption also moves, so a new link is never bound to a stale generation), rehash of
 # the secrets. Never the vote code nor the link generation.
 CHALLENGE_FUNCTION = frozenset(
@@ -20,6 +21,7 @@ CHALLENGE_FUNCTION = frozenset(
         "locked_until",
         "recent_links",
         "quota_version",
+        "lock_alerts",
         "answer_hash",
         "numen_hash",
         "nir_hash",

@@ -49,17 +49,9 @@ __all__ = [
 ]
 
 ACR_EIDAS1 = "eidas1"
-DEFAULT_SCOPES = (
-    "openid",
-    "given_name",
-    "family_name",
-    "birthdate",
-    "gender",
-    "birthplace",
-    "birthcountry",
-    "email",
-    "preferred_username",
-)
+# Only what the match (civil identity) and the send (e-mail) use: every scope asked for shows in
+# the habilitation and in the consent screen.
+DEFAULT_SCOPES = ("openid", "given_name", "family_name", "birthdate", "gender", "email")
 ALLOWED_ALGORITHMS = frozenset({"ES256", "RS256"})
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 
@@ -100,6 +92,9 @@ class FranceConnectConfig:
     leeway_seconds: int = 30
     discovery_ttl_seconds: int = 3600
     jwks_ttl_seconds: int = 3600
+    # At most one JWKS refetch forced by a token (unknown kid, bad signature) per this interval:
+    # a flood of forged tokens cannot turn into a flood of requests to FranceConnect.
+    jwks_refetch_interval_seconds: int = 60
 
     def __post_init__(self) -> None:
         # HS256 would be verified with the client secret, which we share with FranceConnect.
@@ -161,6 +156,11 @@ class FranceConnectClient:
         self._metadata_at = 0.0
         self._keys: KeySet | None = None
         self._keys_at = 0.0
+        self._forced_at: float | None = None
+
+    @property
+    def issuer(self) -> str:
+        return self.config.issuer
 
     # -- discovery and keys -------------------------------------------------------------------
 
@@ -174,6 +174,19 @@ class FranceConnectClient:
                     raise FranceConnectUnavailable("discovery_issuer_mismatch")
                 self._metadata, self._metadata_at = metadata, now
             return self._metadata
+
+    def _forced_refresh(self) -> KeySet | None:
+        """The key set fetched again for a token the cached one cannot verify, or None when a
+        forced refetch already happened less than ``jwks_refetch_interval_seconds`` ago."""
+        with self._lock:
+            now = self._clock()
+            if (
+                self._forced_at is not None
+                and now - self._forced_at < self.config.jwks_refetch_interval_seconds
+            ):
+                return None
+            self._forced_at = now
+        return self._key_set(refresh=True)
 
     def _key_set(self, refresh: bool = False) -> KeySet:
         metadata = self.metadata()
@@ -303,9 +316,22 @@ class FranceConnectClient:
         keys = self._key_set()
         if not _has_kid(keys, kid):
             # FranceConnect rotated its keys: refetch the set once, then give up.
-            keys = self._key_set(refresh=True)
-            if not _has_kid(keys, kid):
+            refreshed = self._forced_refresh()
+            if refreshed is None or not _has_kid(refreshed, kid):
                 raise TokenRejected(f"{prefix}_kid_unknown")
+            keys = refreshed
+        try:
+            return self._decode(value, keys, prefix)
+        except TokenRejected as rejected:
+            if rejected.reason != f"{prefix}_signature":
+                raise
+            # A key replaced under the same kid: the cached set is stale. One refetch, rate-limited.
+            refreshed = self._forced_refresh()
+            if refreshed is None:
+                raise
+            return self._decode(value, refreshed, prefix)
+
+    def _decode(self, value: str, keys: KeySet, prefix: str) -> dict[str, Any]:
         try:
             token = jwt.decode(value, keys, algorithms=[self.config.id_token_alg])
         except BadSignatureError as error:

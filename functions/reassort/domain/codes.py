@@ -33,7 +33,3 @@ def generate_vote_code(random: RandomSource, length: int = CODE_LENGTH) -> str:
         code = "".join(random.choice(ALPHABET) for _ in range(length))
         if all(any(ch in cls for ch in code) for cls in CLASSES):
             return code
-
-
-def group_code(code: str, size: int = 4) -> str:
-    return " ".join(code[i : i + size] for i in range(0, len(code), size))

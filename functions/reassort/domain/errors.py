@@ -36,6 +36,9 @@ class ReassortError(Exception):
     def body(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, **self.extras()}
 
+    def headers(self) -> dict[str, str]:
+        return {}
+
 
 @dataclass(frozen=True)
 class FieldProblem:
@@ -233,6 +236,71 @@ class ServiceUnavailable(ReassortError):
     status = 503
 
 
+class MalformedRequest(ReassortError):
+    """The body cannot be read at all: not UTF-8, not JSON, or nested beyond reason."""
+
+    code = "MALFORMED_REQUEST"
+    status = 400
+    default_message = "La requête est illisible : elle doit être un objet JSON encodé en UTF-8."
+
+
+class CrossOriginRefused(ReassortError):
+    """A state-changing request sent by a page of another origin (or another site)."""
+
+    code = "CROSS_ORIGIN_REFUSED"
+    status = 403
+    default_message = (
+        "Cette demande ne provient pas du site du réassort du code de vote et a été refusée. "
+        "Ouvrez la page de saisie du code de vote puis recommencez."
+    )
+
+
+class MethodNotAllowed(ReassortError):
+    code = "METHOD_NOT_ALLOWED"
+    status = 405
+    default_message = "Cette adresse n'accepte pas cette méthode."
+
+    def __init__(self, allowed: list[str]) -> None:
+        super().__init__()
+        self.allowed = sorted(set(allowed))
+
+    def headers(self) -> dict[str, str]:
+        return {"Allow": ", ".join(self.allowed)}
+
+
+class PayloadTooLarge(ReassortError):
+    code = "PAYLOAD_TOO_LARGE"
+    status = 413
+    default_message = "La requête est trop volumineuse."
+
+
+class UnsupportedMediaType(ReassortError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    status = 415
+    default_message = "La requête doit être envoyée en JSON (Content-Type: application/json)."
+
+
+class FieldCode:
+    """The codes of ``fields[].code``: the project's own, stable, all in docs/errors.md."""
+
+    REQUIRED = "REQUIRED"
+    TOO_LONG = "TOO_LONG"
+    NOT_TEXT = "NOT_TEXT"
+    TEXT_INVALID = "TEXT_INVALID"
+    CHANNEL_INVALID = "CHANNEL_INVALID"
+    VALUE_INVALID = "VALUE_INVALID"
+    IDENTIFIER_FORMAT = "IDENTIFIER_FORMAT"
+    EMAIL_INVALID = "EMAIL_INVALID"
+    PHONE_INVALID = "PHONE_INVALID"
+    PHONE_NOT_FRENCH = "PHONE_NOT_FRENCH"
+    PHONE_NOT_MOBILE = "PHONE_NOT_MOBILE"
+    PROFESSIONAL_ADDRESS_REFUSED = "PROFESSIONAL_ADDRESS_REFUSED"
+
+    @classmethod
+    def all(cls) -> frozenset[str]:
+        return frozenset(v for k, v in vars(cls).items() if k.isupper() and isinstance(v, str))
+
+
 @dataclass
 class ErrorCatalogue:
     """Every error class the API can answer with, for docs/errors.md and its test."""
@@ -253,5 +321,10 @@ class ErrorCatalogue:
             ChallengeNotSet,
             NotFound,
             ServiceUnavailable,
+            MalformedRequest,
+            CrossOriginRefused,
+            MethodNotAllowed,
+            PayloadTooLarge,
+            UnsupportedMediaType,
         ]
     )

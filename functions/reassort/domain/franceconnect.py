@@ -7,16 +7,12 @@ FranceConnect holds, through the same ``issue_link`` use case as the challenge p
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import hmac
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Protocol
 
 from .errors import (
     AccountLocked,
@@ -39,13 +35,10 @@ from .ports import (
 from .service import ReassortService, encode_token, is_token_shaped, link_digest
 
 STATE_TTL_SECONDS = 600
-LOGOUT_STATE_TTL_SECONDS = 600
 STATE_BYTES = 32  # state and nonce: 43 characters, above FranceConnect's minimum of 22
 MAX_CODE_LENGTH = 512
 AUDIT_EVENT = "franceconnect"
 UNKNOWN_ELECTOR = "-"
-# What FranceConnect sends back as state is ours: 32 random bytes, base64url, 43 characters.
-_LOGOUT_STATE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,400}\.[A-Za-z0-9_-]{43}$")
 _ERROR_SHAPE = re.compile(r"^[a-z_]{1,40}$")
 
 
@@ -77,7 +70,7 @@ class FcOutcome:
 
     result: FcResult
     reason: str | None = None  # a Refusal when result is REFUSED
-    masked_destination: str | None = None  # on success: j•••@example.fr
+    masked_destination: str | None = None  # on success: j•••@example.fr (never put in a URL)
     # Set once FranceConnect's session is open: the browser closes it there first, and the
     # outcome comes back signed in the logout state. It carries the ID token as a hint.
     logout_url: str | None = field(default=None, repr=False)
@@ -92,55 +85,15 @@ class FcStarted:
     authorize_url: str = field(repr=False)
 
 
-def _result_of(value: Any) -> FcResult:
-    try:
-        return FcResult(value)
-    except ValueError:
-        return FcResult.UNAVAILABLE
+class LogoutStates(Protocol):
+    """Carries the outcome through FranceConnect's logout in ``state``, signed and short-lived.
 
-
-class LogoutStates:
-    """The outcome travels through FranceConnect's logout in the state, signed and short-lived.
-
-    It holds the result and, on success, the masked destination (``j•••@example.fr``): nothing
-    FranceConnect does not already know. A random part keeps every state distinct.
+    The state ends up in a URL: it must hold no personal data, masked or not.
     """
 
-    def __init__(self, link_key: bytes) -> None:
-        # A key of its own, derived from the link key, so a logout state is never a valid digest elsewhere.
-        self._key = hmac.new(link_key, b"franceconnect-logout-state", hashlib.sha256).digest()
+    def sign(self, outcome: FcOutcome, now: float) -> str: ...
 
-    def sign(self, outcome: FcOutcome, now: float, nonce: str) -> str:
-        payload: dict[str, Any] = {
-            "r": outcome.result,
-            "e": int(now) + LOGOUT_STATE_TTL_SECONDS,
-            "n": nonce,
-        }
-        if outcome.reason:
-            payload["why"] = outcome.reason
-        if outcome.masked_destination:
-            payload["d"] = outcome.masked_destination
-        body = encode_token(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
-        return f"{body}.{self._mac(body)}"
-
-    def verify(self, value: str, now: float) -> FcOutcome | None:
-        if not _LOGOUT_STATE_SHAPE.fullmatch(value):
-            return None
-        body, mac = value.split(".")
-        if not hmac.compare_digest(mac, self._mac(body)):
-            return None
-        try:
-            payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        except (ValueError, binascii.Error):
-            return None
-        if not isinstance(payload, dict) or not isinstance(payload.get("e"), int) or payload["e"] <= now:
-            return None
-        return FcOutcome(
-            _result_of(payload["r"]), reason=payload.get("why"), masked_destination=payload.get("d")
-        )
-
-    def _mac(self, body: str) -> str:
-        return encode_token(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest())
+    def verify(self, value: str, now: float) -> FcOutcome | None: ...
 
 
 class FranceConnectFlow:
@@ -154,6 +107,7 @@ class FranceConnectFlow:
         provider: Callable[[], IdentityProvider],
         link_key: bytes,
         identity_key: bytes,
+        logout_states: LogoutStates,
     ) -> None:
         self.service = service
         self.states = states
@@ -161,7 +115,7 @@ class FranceConnectFlow:
         self._provider = provider
         self._link_key = link_key
         self._identity_key = identity_key
-        self.logout_states = LogoutStates(link_key)
+        self.logout_states = logout_states
 
     # -- login ----------------------------------------------------------------------------------
     def start(self, elector_id: str, request_id: str) -> FcStarted | FcOutcome:
@@ -217,10 +171,12 @@ class FranceConnectFlow:
         error: str | None,
         request_id: str,
         on_elector: Callable[[str], None] | None = None,
+        iss: str | None = None,
     ) -> FcOutcome:
         """Take the state, verify the login, match the identity, send the link.
 
         ``on_elector`` is told the elector id as soon as the state names it (to tag log lines).
+        ``iss``, when the provider sends it (RFC 9207), must be the provider's issuer.
         """
         now = self.service.clock.now()
         # The state is consumed first, whatever else the request says: it can never serve twice.
@@ -232,6 +188,10 @@ class FranceConnectFlow:
         if on_elector is not None:
             on_elector(elector_id)
 
+        if iss is not None and not hmac.compare_digest(iss.encode(), self._provider().issuer.encode()):
+            # RFC 9207: the answer names another provider (mix-up attack); never spend the code.
+            self._audit(elector_id, "error", request_id, now, detail="issuer_mismatch")
+            return FcOutcome(FcResult.UNAVAILABLE)
         if error is not None:
             return self._provider_error(elector_id, error, request_id, now)
         if not code or len(code) > MAX_CODE_LENGTH:
@@ -250,7 +210,7 @@ class FranceConnectFlow:
 
         # From here FranceConnect's session is ours to close: every outcome goes through its logout.
         outcome = self._match_and_send(elector_id, login, request_id, now)
-        logout_state = self.logout_states.sign(outcome, now, self.service.random.token_bytes(8).hex())
+        logout_state = self.logout_states.sign(outcome, now)
         try:
             return replace(outcome, logout_url=provider.logout_url(login.id_token, logout_state))
         except IdentityProviderError:

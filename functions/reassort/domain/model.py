@@ -35,6 +35,8 @@ class ElectorRecord:
     # short link id -> issue time (epoch seconds): the links counted by the quota
     recent_links: dict[str, float] = field(default_factory=dict)
     quota_version: int = 0
+    # times (epoch seconds) of the lock alerts sent: counted by the daily message cap
+    lock_alerts: tuple[float, ...] = ()
 
     def is_locked(self, now: float) -> bool:
         return self.locked_until is not None and self.locked_until > now

@@ -51,6 +51,10 @@ class ElectorStore(Protocol):
 
     def reset_failures(self, elector_id: str) -> None: ...
 
+    def record_lock_alerts(self, elector_id: str, sent_at: tuple[float, ...]) -> None:
+        """Replace the times of the lock alerts still counted by the daily message cap."""
+        ...
+
     def update_secret_hashes(self, elector_id: str, hashes: dict[str, str]) -> None: ...
 
 
@@ -73,7 +77,7 @@ class LinkStore(Protocol):
         ...
 
     def revoke(self, link: LinkRecord) -> None:
-        """Remove a link that could not be sent, and give its quota entry back."""
+        """Remove a link that could not be sent. Its quota entry stays: messages may have gone."""
         ...
 
     def redeem(self, link: LinkRecord, new_vote_code_hash: str, now: float) -> bool:
@@ -104,6 +108,11 @@ class ProviderLogin(Protocol):
 
 class IdentityProvider(Protocol):
     """An OpenID Connect provider (FranceConnect). Failures raise IdentityProviderError."""
+
+    @property
+    def issuer(self) -> str:
+        """The provider's issuer, as the authorization response's ``iss`` must name it (RFC 9207)."""
+        ...
 
     def authorize_url(self, state: str, nonce: str) -> str: ...
 

@@ -73,6 +73,16 @@ class Rules:
     lock_seconds: int = 1800
     link_quota: int = 5
     link_quota_window_seconds: int = 86400
+    # Lock alerts sent per elector in the same window; later locks hold without an e-mail.
+    lock_alert_quota: int = 2
+
+    @property
+    def max_messages_per_window(self) -> int:
+        """The most messages one elector's session can make the service send in the window:
+        an information e-mail and a link per quota slot (a slot is never given back), plus the
+        lock alerts. Whatever fails, nothing else is ever sent."""
+        return 2 * self.link_quota + self.lock_alert_quota
+
     professional_domains: tuple[str, ...] = ()
     opens_at: float | None = None
     closes_at: float | None = None
@@ -223,14 +233,27 @@ class ReassortService:
                 current.locked_until if current.locked_until and current.is_locked(now) else until
             )
         self._audit(elector.elector_id, "lock", "locked", request_id, now)
-        alert = messages.lock_alert_email(elector.display_name, until, self.rules.lock_seconds // 60)
+        self._send_lock_alert(elector, until, request_id, now)
+        raise AccountLocked(until)
+
+    def _send_lock_alert(
+        self, elector: ElectorRecord, locked_until: float, request_id: str, now: float
+    ) -> None:
+        window = self.rules.link_quota_window_seconds
+        recent = tuple(t for t in elector.lock_alerts if t > now - window)
+        if len(recent) >= self.rules.lock_alert_quota:
+            # The daily message cap: the lock holds, the elector was already warned today.
+            self._audit(elector.elector_id, "send", "lock_alert_capped", request_id, now, channel="email")
+            return
+        # Counted before sending: a send that fails after SES accepted it still counts.
+        self.electors.record_lock_alerts(elector.elector_id, (*recent, now))
+        alert = messages.lock_alert_email(elector.display_name, locked_until, self.rules.lock_seconds // 60)
         try:
             self.notifier.send_email(elector.pro_email, alert.subject, alert.text, alert.html)
             self._audit(elector.elector_id, "send", "lock_alert_sent", request_id, now, channel="email")
         except NotificationError:
             # The lock holds regardless; ops see the failed alert in the audit and metrics.
             self._audit(elector.elector_id, "send", "lock_alert_failed", request_id, now, channel="email")
-        raise AccountLocked(until)
 
     def _rehash_if_needed(self, elector: ElectorRecord, answer: str, kind: str, identifier: str) -> None:
         updates: dict[str, str] = {}
@@ -280,16 +303,21 @@ class ReassortService:
         self._quota_entries(elector, now, request_id, method)  # refuse before any send
         masked = mask_phone(address) if channel is Channel.SMS else mask_email(address)
 
+        # The quota slot is taken before any send and never given back, whatever fails after:
+        # one elector's session can never make the service send more than the daily cap
+        # (Rules.max_messages_per_window). The token is known to no one until it is sent.
+        token = encode_token(self.random.token_bytes(TOKEN_BYTES))
+        link = self._store_link(elector, token, channel, method, request_id, now, reset_failures)
+
         info = messages.information_email(elector.display_name, channel, method, masked, now)
         try:
             self.notifier.send_email(elector.pro_email, info.subject, info.text, info.html)
         except NotificationError as exc:
+            self.links.revoke(link)  # no link is issued without its information e-mail
             self._audit(elector.elector_id, "send", "information_failed", request_id, now, channel="email")
             raise SendFailed() from exc
         self._audit(elector.elector_id, "send", "information_sent", request_id, now, channel="email")
 
-        token = encode_token(self.random.token_bytes(TOKEN_BYTES))
-        link = self._store_link(elector, token, channel, method, request_id, now, reset_failures)
         url = messages.link_url(self.rules.public_base_url, token)
         minutes = self.rules.link_ttl_seconds // 60
         try:
