@@ -27,7 +27,8 @@ from constructs import Construct
 
 from .stages import StageConfig
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+# The pages rendered from the `web/` templates by `make web-assets`.
+WEB_DIR = Path(__file__).resolve().parent.parent / "build" / "site"
 
 # Same mapping as the local stack: `/a/` and a directory `/a` → `a/index.html`, `/a/b` → `a/b.html`.
 PAGE_PATH_FUNCTION = """\

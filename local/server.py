@@ -1,4 +1,4 @@
-"""The local HTTP server: static pages from `web/`, `/api/*` through the Lambda adapter, `/local/*` demo.
+"""The local HTTP server: static pages rendered from `web/`, `/api/*` through the Lambda adapter, `/local/*` demo.
 
 Every response carries the page security headers CloudFront adds in AWS.
 """
@@ -22,8 +22,9 @@ from local.lambda_adapter import HttpRequest, HttpResponse, LambdaRouter, error_
 log = logging.getLogger("local.server")
 
 ROOT = Path(__file__).resolve().parent.parent
-WEB_ROOT = ROOT / "web"
-LOCAL_PAGES = Path(__file__).resolve().parent / "pages"
+# The pages rendered by `python -m local.web_assets` (`make web-assets`).
+WEB_ROOT = ROOT / "build" / "site"
+LOCAL_PAGES = ROOT / "build" / "local-pages"
 MAX_BODY = 64 * 1024
 
 mimetypes.add_type("font/woff2", ".woff2")

@@ -1,19 +1,37 @@
-"""`python -m local.web_assets`: copy the DSFR files the pages use into `web/vendor/dsfr/`.
+"""`python -m local.web_assets`: build the site the local stack serves and CloudFront deploys.
 
-The npm package weighs 136 MB; the pages need its main stylesheet, its module script, the icons
-and fonts that stylesheet references, and the favicon.
+- Pages: the Jinja2 templates of `web/` (product) and `local/pages/` (demonstration portal) share
+  one frame, `web/_templates/base.html`, and are rendered into `build/site/` and
+  `build/local-pages/`; the files beside them (scripts, styles) are copied as they are.
+- DSFR: the npm package weighs 136 MB; only the files the pages use are copied into
+  `build/site/vendor/dsfr/` — the stylesheets, the module script, the icons and fonts those
+  stylesheets reference, and the favicon.
+- What the legal pages say about a deployment comes from `web/site.toml`, or the file named by
+  `REASSORT_SITE_CONFIG`.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sys
+import tomllib
 from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 ROOT = Path(__file__).resolve().parent.parent
+WEB_SOURCE = ROOT / "web"
+LOCAL_SOURCE = ROOT / "local" / "pages"
+TEMPLATES = WEB_SOURCE / "_templates"
+SITE = ROOT / "build" / "site"
+LOCAL_SITE = ROOT / "build" / "local-pages"
 SOURCE = ROOT / "node_modules" / "@gouvfr" / "dsfr" / "dist"
-TARGET = ROOT / "web" / "vendor" / "dsfr"
+TARGET = SITE / "vendor" / "dsfr"
+SITE_CONFIG = WEB_SOURCE / "site.toml"
+STYLESHEETS = ("/vendor/dsfr/dsfr.min.css",)
 FILES = (
     "dsfr.min.css",
     "dsfr.module.min.js",
@@ -55,10 +73,58 @@ def copy_assets(source: Path = SOURCE, target: Path = TARGET) -> int:
     return len(wanted)
 
 
+def site_settings(path: Path | None = None) -> dict[str, Any]:
+    """The deployment's wording of the legal pages (`REASSORT_SITE_CONFIG` overrides the default)."""
+    chosen = path or Path(os.environ.get("REASSORT_SITE_CONFIG") or SITE_CONFIG)
+    with chosen.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def render_tree(source: Path, target: Path, settings: dict[str, Any]) -> list[Path]:
+    """Render every page template of `source` into `target` and copy the other files beside them.
+
+    `_`-prefixed folders hold the shared templates and are not published.
+    """
+    env = Environment(
+        loader=FileSystemLoader([str(source), str(TEMPLATES)]),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    globals_: dict[str, Any] = {"site": settings, "stylesheets": STYLESHEETS}
+    rendered = []
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if not path.is_file() or any(part.startswith("_") for part in relative.parts):
+            continue
+        if relative.parts[0] == "vendor" or path.suffix == ".toml":
+            continue
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".html":
+            page = env.get_template(relative.as_posix()).render(**globals_)
+            destination.write_text(page, encoding="utf-8")
+            rendered.append(destination)
+        else:
+            shutil.copy2(path, destination)
+    return rendered
+
+
+def render_pages(settings: dict[str, Any] | None = None) -> list[Path]:
+    """Render the product pages into build/site and the demonstration pages into build/local-pages."""
+    settings = settings or site_settings()
+    for target in (SITE, LOCAL_SITE):
+        for path in target.rglob("*") if target.exists() else ():
+            if path.is_file() and not path.is_relative_to(TARGET):
+                path.unlink()
+    return render_tree(WEB_SOURCE, SITE, settings) + render_tree(LOCAL_SOURCE, LOCAL_SITE, settings)
+
+
 def main() -> int:
+    pages = render_pages()
     count = copy_assets()
     size = sum(p.stat().st_size for p in TARGET.rglob("*") if p.is_file())
-    print(f"web/vendor/dsfr: {count} fichiers DSFR copiés ({size / 1_000_000:.1f} Mo)")
+    print(f"build/site: {len(pages)} pages rendues, {count} fichiers DSFR copiés ({size / 1_000_000:.1f} Mo)")
     return 0
 
 

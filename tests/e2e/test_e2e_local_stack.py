@@ -10,17 +10,30 @@ from pathlib import Path
 
 import pytest
 
+from local import web_assets
 from local.lambda_adapter import HttpRequest, LambdaRouter, build_event, map_result
 from local.server import resolve_static
 from tests.e2e.support import ROOT, Stack
 
 pytestmark = pytest.mark.e2e
 
+# The page templates (shared frame left out): each is checked once rendered.
 PAGES = [
-    *sorted((ROOT / "web").glob("**/*.html")),
+    *sorted(p for p in (ROOT / "web").glob("**/*.html") if "_templates" not in p.parts),
     *sorted((ROOT / "local" / "pages").glob("*.html")),
 ]
-PAGES = [p for p in PAGES if "vendor" not in p.parts]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Path]:
+    """Every page template → its page rendered by the build, in a scratch folder."""
+    out = tmp_path_factory.mktemp("site")
+    settings = web_assets.site_settings()
+    pages = {}
+    for source, name in ((web_assets.WEB_SOURCE, "site"), (web_assets.LOCAL_SOURCE, "local")):
+        for page in web_assets.render_tree(source, out / name, settings):
+            pages[source / page.relative_to(out / name)] = page
+    return pages
 
 
 def test_given_a_browser_request_when_adapted_then_the_event_has_the_http_api_v2_shape() -> None:
@@ -98,8 +111,10 @@ def test_given_paths_outside_the_web_root_when_resolved_then_nothing_is_served(t
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_given_a_page_then_it_has_no_inline_script_handler_or_style(page: Path) -> None:
-    html = page.read_text(encoding="utf-8")
+def test_given_a_page_then_it_has_no_inline_script_handler_or_style(
+    page: Path, rendered: dict[Path, Path]
+) -> None:
+    html = rendered[page].read_text(encoding="utf-8")
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script>"
     assert not re.search(r"\son[a-z]+\s*=", html), "inline event handler"
     assert not re.search(r"\sstyle\s*=", html), "inline style attribute"
@@ -148,3 +163,17 @@ def test_given_the_journeys_then_no_link_token_reached_the_server_log(stack: Sta
     assert "GET /reassort/code-vote" in log or not tokens
     for token in tokens:
         assert token not in log
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_given_a_page_template_then_it_takes_the_frame_from_the_shared_layout(
+    page: Path, rendered: dict[Path, Path]
+) -> None:
+    source = page.read_text(encoding="utf-8")
+    assert source.startswith('{% extends "base.html" %}')
+    for chrome in ("<header", "<footer", "fr-skiplinks", "<head>", "dsfr.module"):
+        assert chrome not in source, f"{chrome} belongs to web/_templates/base.html"
+    html = rendered[page].read_text(encoding="utf-8")
+    assert html.count('<header class="fr-header">') == 1 and html.count('<footer class="fr-footer"') == 1
+    for legal in ("/reassort/accessibilite", "/reassort/mentions-legales", "/reassort/donnees-personnelles"):
+        assert f'href="{legal}"' in html

@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import re
 from dataclasses import dataclass
 
@@ -19,9 +20,11 @@ from .destinations import (
     normalise_email,
     normalise_mobile,
 )
+from .display import open_code, seal_code
 from .errors import (
     AccountLocked,
     ChallengeNotSet,
+    DisplayOver,
     ElectionClosed,
     ElectorUnknown,
     FieldProblem,
@@ -39,6 +42,7 @@ from .model import (
     Channel,
     ElectorRecord,
     IssuedLink,
+    LinkCheck,
     LinkRecord,
     Method,
     NewVoteCode,
@@ -330,34 +334,74 @@ class ReassortService:
         raise SendFailed()
 
     # -- the link page ----------------------------------------------------------------------
-    def check_link(self, token: str, request_id: str) -> int:
+    def check_link(self, token: str, request_id: str) -> LinkCheck:
+        """Whether the link can be redeemed, or has been and still shows its code (never the code)."""
         now = self.clock.now()
         self.check_window(now)
-        link = self._usable_link(token, now)
+        link = self._known_link(token)
+        if link.used_at is not None:
+            remaining = self._display_remaining(link, now)
+            self._audit(link.elector_id, "link_check", "shown", request_id, now, method=link.method.value)
+            return LinkCheck(display_seconds=remaining, redeemed=True)
+        self._usable(link, now)
         self._audit(link.elector_id, "link_check", "valid", request_id, now, method=link.method.value)
-        return self.rules.display_seconds
+        return LinkCheck(display_seconds=self.rules.display_seconds, redeemed=False)
 
     def redeem_link(self, token: str, request_id: str) -> NewVoteCode:
+        """Replace the vote code once; within the display window the same link shows it again."""
         now = self.clock.now()
         self.check_window(now)
-        link = self._usable_link(token, now)
+        link = self._known_link(token)
+        if link.used_at is not None:
+            return self._show_again(link, token, now, request_id)
+        self._usable(link, now)
         code = generate_vote_code(self.random)
-        if not self.links.redeem(link, self.hasher.hash(code), now):
+        shown_until = now + self.rules.display_seconds
+        sealed = seal_code(code, token, link.link_id, self.random)
+        if not self.links.redeem(
+            link, self.hasher.hash(code), now, sealed_code=sealed, shown_until=shown_until
+        ):
+            current = self.links.get(link.link_id)
+            if current is not None and current.used_at is not None:
+                # The same link won a concurrent call (a retried request): show the code it set.
+                return self._show_again(current, token, now, request_id)
             self._audit(link.elector_id, "redeem", "lost_race", request_id, now)
             raise LinkInvalid()
         self._audit(link.elector_id, "redeem", "success", request_id, now, method=link.method.value)
         return NewVoteCode(vote_code=code, display_seconds=self.rules.display_seconds)
 
-    def _usable_link(self, token: str, now: float) -> LinkRecord:
+    def _show_again(self, link: LinkRecord, token: str, now: float, request_id: str) -> NewVoteCode:
+        remaining = self._display_remaining(link, now)
+        code = open_code(link.sealed_code or "", token, link.link_id)
+        if code is None:
+            raise LinkInvalid()
+        self._audit(link.elector_id, "redeem", "shown_again", request_id, now, method=link.method.value)
+        return NewVoteCode(vote_code=code, display_seconds=remaining, shown_before=True)
+
+    def _display_remaining(self, link: LinkRecord, now: float) -> int:
+        """Seconds left to show a redeemed link's code; DisplayOver after the window, LinkInvalid
+        when a later redemption replaced that code."""
+        if link.sealed_code is None or link.shown_until is None or now >= link.shown_until:
+            raise DisplayOver()
+        elector = self.electors.get(link.elector_id)
+        if elector is None or elector.link_generation != link.generation + 1:
+            raise LinkInvalid()
+        return max(1, math.ceil(link.shown_until - now))
+
+    def _known_link(self, token: str) -> LinkRecord:
         if not is_token_shaped(token):
             raise LinkInvalid()
         link = self.links.get(link_digest(self.link_key, token))
-        if link is None or link.used_at is not None or now >= link.expires_at:
+        if link is None:
+            raise LinkInvalid()
+        return link
+
+    def _usable(self, link: LinkRecord, now: float) -> None:
+        if now >= link.expires_at:
             raise LinkInvalid()
         elector = self.electors.get(link.elector_id)
         if elector is None or not link.is_usable(now, elector.link_generation):
             raise LinkInvalid()
-        return link
 
     # -- shared checks ------------------------------------------------------------------------
     def _elector(self, elector_id: str) -> ElectorRecord:
