@@ -87,8 +87,11 @@ def test_given_an_elector_without_notice_when_the_email_journey_is_walked_then_t
     # Choice page: question Défi or FranceConnect.
     page.get_by_role("link", name="Cliquez ici pour obtenir un réassort de votre code de vote").click()
     expect(page.get_by_role("heading", name="Choix du réassort de votre code de vote")).to_be_visible()
-    expect(page.locator("a.fr-connect")).to_have_attribute("href", "/api/fc/login")
-    expect(page.get_by_role("link", name="Qu’est-ce que FranceConnect ?")).to_be_visible()
+    # Claire's roll entry has no civil identity: FranceConnect could not recognise her.
+    expect(
+        page.get_by_role("heading", name="FranceConnect n'est pas proposé pour votre compte")
+    ).to_be_visible()
+    expect(page.locator("a.fr-connect")).to_be_hidden()
     web.capture("03-choix-du-reassort")
 
     # Challenge form with the elector's own question.
@@ -264,10 +267,22 @@ def test_given_empty_fields_when_sending_then_each_field_shows_its_error(
     summary = page.locator("#error-summary")
     expect(summary).to_be_focused()
     expect(summary.get_by_role("link")).to_have_count(3)
-    for field_id in ("answer", "identifier"):
+    # Each message names its field: the summary lists them together.
+    for field_id, message in (
+        ("answer", "Saisissez votre réponse secrète."),
+        ("identifier", "Saisissez votre NUMEN ou les 10 premiers chiffres de votre n°SS."),
+    ):
         expect(page.locator(f"#{field_id}")).to_have_attribute("aria-invalid", "true")
-        expect(page.locator(f"#{field_id}-error")).to_have_text("Ce champ est obligatoire.")
-    expect(page.locator("#channel-error")).to_be_visible()
+        expect(page.locator(f"#{field_id}-error")).to_have_text(message)
+        expect(summary.get_by_role("link", name=message)).to_be_visible()
+    expect(page.locator("#channel-error")).to_have_text(
+        "Choisissez le canal d'envoi du lien : SMS ou E-MAIL."
+    )
+    page.locator('label[for="channel-sms"]').click()
+    page.get_by_role("button", name="ENVOYER").click()
+    expect(page.locator("#destination-sms-error")).to_have_text(
+        "Saisissez votre numéro de téléphone portable."
+    )
     web.capture("14-champs-obligatoires")
 
 

@@ -68,6 +68,7 @@ def test_get_challenge_shows_the_electors_own_question(stack: Stack, paul: Elect
         "display_name": "Paul Langevin",
         "question": "En quelle année avez-vous obtenu votre baccalauréat ?",
         "channels": ["email", "sms"],
+        "franceconnect": False,  # no civil identity on Paul's roll entry
     }
 
 

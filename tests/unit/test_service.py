@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from reassort.domain.display import open_code
@@ -339,3 +341,13 @@ def test_an_elector_without_a_question_is_sent_to_franceconnect() -> None:
     world.electors.items["E2"] = ElectorRecord("E2", "X", "x@education.gouv.fr", None, None, None, None, None)
     with pytest.raises(ChallengeNotSet):
         world.service.get_challenge("E2")
+
+
+def test_given_the_roll_holds_a_civil_identity_or_not_then_the_challenge_says_whether_franceconnect_can_work() -> (
+    None
+):
+    world = World()
+    assert world.service.get_challenge("E1").franceconnect is False
+    elector = world.electors.items["E1"]
+    world.electors.items["E1"] = replace(elector, identity_digest="d" * 64)
+    assert world.service.get_challenge("E1").franceconnect is True

@@ -74,6 +74,8 @@ class Challenge:
     display_name: str
     question: str
     channels: tuple[Channel, ...]
+    # FranceConnect can prove who the elector is only when the roll holds their civil identity.
+    franceconnect: bool = False
 
 
 @dataclass(frozen=True)

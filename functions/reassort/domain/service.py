@@ -128,6 +128,7 @@ class ReassortService:
             display_name=elector.display_name,
             question=elector.question,
             channels=(Channel.EMAIL, Channel.SMS),
+            franceconnect=bool(elector.identity_digest),
         )
 
     def request_by_challenge(

@@ -40,6 +40,29 @@ function resolveField(name) {
   return inputField(name);
 }
 
+// An empty field is named in its message: the summary lists several of them.
+const REQUIRED_MESSAGES = {
+  answer: "Saisissez votre réponse secrète.",
+  identifier: "Saisissez votre NUMEN ou les 10 premiers chiffres de votre n°SS.",
+  channel: "Choisissez le canal d'envoi du lien : SMS ou E-MAIL.",
+  destination: {
+    sms: "Saisissez votre numéro de téléphone portable.",
+    email: "Saisissez votre adresse mail personnelle.",
+  },
+};
+const EMPTY_CODES = new Set(["MISSING", "STRING_TOO_SHORT", "REQUIRED"]);
+
+function namedRequired(error) {
+  if (!error.fields) return error;
+  const channel = selectedChannel();
+  const fields = error.fields.map((field) => {
+    let message = EMPTY_CODES.has(field.code) ? REQUIRED_MESSAGES[field.name] : null;
+    if (message && typeof message === "object") message = channel ? message[channel] : null;
+    return message ? { ...field, message } : field;
+  });
+  return { ...error, fields };
+}
+
 const errors = new FormErrors(form, document.getElementById("error-summary"), resolveField);
 
 async function load() {
@@ -78,7 +101,7 @@ async function send(event) {
     window.location.assign("/reassort/demande-envoyee");
     return;
   }
-  errors.show(result.error);
+  errors.show(namedRequired(result.error));
 }
 
 for (const radio of form.querySelectorAll('input[name="channel"]')) {
