@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from local.compression import accept_encoding, encoded_body
 from local.lambda_adapter import HttpRequest, HttpResponse, LambdaRouter, error_response
 
 log = logging.getLogger("local.server")
@@ -85,10 +86,10 @@ class LocalApp:
         if request.method not in {"GET", "HEAD"}:
             return error_response(405, "method_not_allowed", "Méthode non autorisée.")
         if path.startswith("/local/static/"):
-            return self.static(LOCAL_PAGES, path.removeprefix("/local/static"))
-        return self.static(self.web_root, path)
+            return self.static(LOCAL_PAGES, path.removeprefix("/local/static"), accept_encoding(request))
+        return self.static(self.web_root, path, accept_encoding(request))
 
-    def static(self, root: Path, path: str) -> HttpResponse:
+    def static(self, root: Path, path: str, accept_encoding: str | None = None) -> HttpResponse:
         file = resolve_static(root, path)
         if file is None:
             not_found = self.web_root / "404.html"
@@ -98,7 +99,8 @@ class LocalApp:
         if ctype.startswith("text/") or ctype in {"application/json", "image/svg+xml"}:
             ctype += "; charset=utf-8"
         cache = "public, max-age=3600" if "/vendor/" in path else "no-cache"
-        return HttpResponse(200, [("content-type", ctype), ("cache-control", cache)], file.read_bytes())
+        body, encoding = encoded_body(file, ctype, accept_encoding)
+        return HttpResponse(200, [("content-type", ctype), ("cache-control", cache), *encoding], body)
 
 
 def resolve_static(root: Path, path: str) -> Path | None:

@@ -275,9 +275,7 @@ def test_given_empty_fields_when_sending_then_each_field_shows_its_error(
         expect(page.locator(f"#{field_id}")).to_have_attribute("aria-invalid", "true")
         expect(page.locator(f"#{field_id}-error")).to_have_text(message)
         expect(summary.get_by_role("link", name=message)).to_be_visible()
-    expect(page.locator("#channel-error")).to_have_text(
-        "Choisissez le canal d'envoi du lien : SMS ou E-MAIL."
-    )
+    expect(page.locator("#channel-error")).to_have_text("Choisissez l'envoi par SMS ou par E-MAIL.")
     page.locator('label[for="channel-sms"]').click()
     page.get_by_role("button", name="ENVOYER").click()
     expect(page.locator("#destination-sms-error")).to_have_text(

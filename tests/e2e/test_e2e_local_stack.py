@@ -128,7 +128,7 @@ def test_given_a_page_then_it_has_no_inline_script_handler_or_style(
         "/local/login",
         "/reassort/",
         "/reassort/code-vote",
-        "/vendor/dsfr/dsfr.min.css",
+        "/vendor/dsfr/dsfr-reassort.min.css",
         "/page-inconnue",
         "/api/reassort/challenge",
         "/api/links/check",
@@ -177,3 +177,20 @@ def test_given_a_page_template_then_it_takes_the_frame_from_the_shared_layout(
     assert html.count('<header class="fr-header">') == 1 and html.count('<footer class="fr-footer"') == 1
     for legal in ("/reassort/accessibilite", "/reassort/mentions-legales", "/reassort/donnees-personnelles"):
         assert f'href="{legal}"' in html
+
+
+def test_given_the_pages_and_their_scripts_then_every_dsfr_class_they_use_is_in_the_served_stylesheet(
+    rendered: dict[Path, Path],
+) -> None:
+    stylesheet, _ = web_assets.bundle_stylesheet()
+    defined = set(re.findall(r"\.(fr-[a-zA-Z0-9_-]+)", stylesheet))
+    scripts = [*(ROOT / "web").glob("**/*.js"), *(ROOT / "local" / "pages").glob("*.js")]
+    used: set[str] = set()
+    for path in [*rendered.values(), *scripts]:
+        text = path.read_text(encoding="utf-8")
+        for attribute in re.findall(r'class(?:Name)?\s*=\s*"([^"]*)"', text) + re.findall(
+            r'classList\.(?:add|remove|toggle)\(([^)]*)\)|"\.(fr-[a-z0-9_-]+)', text
+        ):
+            parts = attribute if isinstance(attribute, str) else " ".join(attribute)
+            used |= set(re.findall(r"\bfr-[a-z0-9_-]*[a-z0-9]", parts))
+    assert used and used <= defined, sorted(used - defined)

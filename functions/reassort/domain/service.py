@@ -339,12 +339,11 @@ class ReassortService:
         """Whether the link can be redeemed, or has been and still shows its code (never the code)."""
         now = self.clock.now()
         self.check_window(now)
-        link = self._known_link(token)
+        link = self._link_as_it_stands(token, now)
         if link.used_at is not None:
             remaining = self._display_remaining(link, now)
             self._audit(link.elector_id, "link_check", "shown", request_id, now, method=link.method.value)
             return LinkCheck(display_seconds=remaining, redeemed=True)
-        self._usable(link, now)
         self._audit(link.elector_id, "link_check", "valid", request_id, now, method=link.method.value)
         return LinkCheck(display_seconds=self.rules.display_seconds, redeemed=False)
 
@@ -352,10 +351,9 @@ class ReassortService:
         """Replace the vote code once; within the display window the same link shows it again."""
         now = self.clock.now()
         self.check_window(now)
-        link = self._known_link(token)
+        link = self._link_as_it_stands(token, now)
         if link.used_at is not None:
             return self._show_again(link, token, now, request_id)
-        self._usable(link, now)
         code = generate_vote_code(self.random)
         shown_until = now + self.rules.display_seconds
         sealed = seal_code(code, token, link.link_id, self.random)
@@ -388,6 +386,19 @@ class ReassortService:
         if elector is None or elector.link_generation != link.generation + 1:
             raise LinkInvalid()
         return max(1, math.ceil(link.shown_until - now))
+
+    def _link_as_it_stands(self, token: str, now: float) -> LinkRecord:
+        """The link, either redeemed or still usable (LinkInvalid otherwise)."""
+        link = self._known_link(token)
+        if link.used_at is None:
+            try:
+                self._usable(link, now)
+            except LinkInvalid:
+                # A concurrent call for this same link may have redeemed it between our two reads.
+                link = self._known_link(token)
+                if link.used_at is None:
+                    raise
+        return link
 
     def _known_link(self, token: str) -> LinkRecord:
         if not is_token_shaped(token):

@@ -44,7 +44,7 @@ function resolveField(name) {
 const REQUIRED_MESSAGES = {
   answer: "Saisissez votre réponse secrète.",
   identifier: "Saisissez votre NUMEN ou les 10 premiers chiffres de votre n°SS.",
-  channel: "Choisissez le canal d'envoi du lien : SMS ou E-MAIL.",
+  channel: "Choisissez l'envoi par SMS ou par E-MAIL.",
   destination: {
     sms: "Saisissez votre numéro de téléphone portable.",
     email: "Saisissez votre adresse mail personnelle.",
