@@ -5,7 +5,7 @@
   `build/local-pages/`; the files beside them (scripts, styles) are copied as they are.
 - DSFR: the npm package weighs 136 MB; only what the pages use goes into
   `build/site/vendor/dsfr/` — one stylesheet of DSFR core and the components the pages use
-  (`COMPONENTS`), the module script, the icons and fonts those stylesheets reference, and the
+  (`COMPONENTS`), the icons and fonts those stylesheets reference, and the
   favicon.
 - What the legal pages say about a deployment comes from `web/site.toml`, or the file named by
   `REASSORT_SITE_CONFIG`.
@@ -53,7 +53,6 @@ COMPONENTS = (
 BUNDLE = "dsfr-reassort.min.css"
 STYLESHEETS = (f"/vendor/dsfr/{BUNDLE}",)
 FILES = (
-    "dsfr.module.min.js",
     "favicon/favicon.svg",
     "favicon/favicon.ico",
     "favicon/apple-touch-icon.png",

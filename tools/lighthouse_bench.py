@@ -101,6 +101,8 @@ def lighthouse(url: str, cookie: str, out: Path) -> dict[str, Any]:
         "score": round(report["categories"]["performance"]["score"] * 100),
         "lcp_s": audits["largest-contentful-paint"]["numericValue"] / 1000,
         "fcp_s": audits["first-contentful-paint"]["numericValue"] / 1000,
+        "cls": audits["cumulative-layout-shift"]["numericValue"],
+        "tbt_ms": audits["total-blocking-time"]["numericValue"],
         "weight_kb": audits["total-byte-weight"]["numericValue"] / 1024,
         "requests": len(audits["network-requests"]["details"]["items"]),
     }
@@ -109,6 +111,7 @@ def lighthouse(url: str, cookie: str, out: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--page", action="append", choices=list(PAGES), help="only these pages (repeatable)")
     args = parser.parse_args(argv)
     if not LIGHTHOUSE.exists():
         raise SystemExit("Lighthouse is missing: run `make node`")
@@ -122,15 +125,17 @@ def main(argv: list[str] | None = None) -> int:
             summary = json.loads(ready.read_text(encoding="utf-8"))
             base = summary["base_url"]
             cookie, link = elector_session(base, summary)
-            figures = {}
+            figures: dict[str, dict[str, Any]] = {}
             for name, path in PAGES.items():
+                if args.page and name not in args.page:
+                    continue
                 url = link if path is None else base + path
                 figures[name] = lighthouse(url, cookie, Path(scratch) / f"{len(figures)}.json")
                 shown = re.sub(r"#t=.*", "#t=…", url.removeprefix(base))
                 row = figures[name]
                 print(
                     f"| {name} | `{shown}` | {row['score']} | {row['lcp_s']:.1f} s | {row['fcp_s']:.1f} s "
-                    f"| {row['weight_kb']:.0f} KB | {row['requests']} |",
+                    f"| {row['cls']:.2f} | {row['tbt_ms']:.0f} ms | {row['weight_kb']:.0f} KB | {row['requests']} |",
                     flush=True,
                 )
         finally:

@@ -261,7 +261,7 @@ def test_given_empty_fields_when_sending_then_each_field_shows_its_error(
     page = web.page
     web.login("100005")
     web.goto("/reassort/question-defi")
-    expect(page.locator("#question")).not_to_be_empty()
+    expect(page.locator("#question")).not_to_have_attribute("aria-busy", "true")
     page.get_by_role("button", name="ENVOYER").click()
 
     summary = page.locator("#error-summary")

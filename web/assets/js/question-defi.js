@@ -3,7 +3,6 @@ import { FormErrors, callApi, inputField, setBusy } from "/assets/js/api.js";
 
 const CONFIRMATION_KEY = "reassort.confirmation";
 
-const loading = document.getElementById("chargement");
 const loadError = document.getElementById("erreur-chargement");
 const content = document.getElementById("contenu-formulaire");
 const form = document.getElementById("formulaire-defi");
@@ -67,21 +66,22 @@ const errors = new FormErrors(form, document.getElementById("error-summary"), re
 
 async function load() {
   const result = await callApi("GET", "/api/reassort/challenge");
-  loading.hidden = true;
+  const question = document.getElementById("question");
+  question.removeAttribute("aria-busy");
   if (!result.ok) {
+    content.hidden = true;
     loadError.querySelector("[data-load-message]").textContent = result.error.message;
     loadError.hidden = false;
     loadError.focus();
     return;
   }
-  document.getElementById("question").textContent = result.data.question;
+  question.textContent = result.data.question;
   const channels = result.data.channels || ["sms", "email"];
   for (const name of Object.keys(groups)) {
     if (!channels.includes(name)) {
       document.getElementById(`channel-${name}`).closest(".fr-fieldset__element").hidden = true;
     }
   }
-  content.hidden = false;
 }
 
 async function send(event) {
