@@ -194,3 +194,17 @@ def test_given_the_pages_and_their_scripts_then_every_dsfr_class_they_use_is_in_
             parts = attribute if isinstance(attribute, str) else " ".join(attribute)
             used |= set(re.findall(r"\bfr-[a-z0-9_-]*[a-z0-9]", parts))
     assert used and used <= defined, sorted(used - defined)
+
+
+def test_given_another_deployment_file_then_the_legal_pages_carry_its_contacts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = web_assets.SITE_CONFIG.read_text(encoding="utf-8").replace(
+        "dpd@education.gouv.fr", "dpo@academie-exemple.fr"
+    )
+    config = tmp_path / "site.toml"
+    config.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("REASSORT_SITE_CONFIG", str(config))
+    web_assets.render_tree(web_assets.WEB_SOURCE, tmp_path / "site", web_assets.site_settings())
+    page = (tmp_path / "site" / "reassort" / "donnees-personnelles.html").read_text(encoding="utf-8")
+    assert 'href="mailto:dpo@academie-exemple.fr"' in page and "dpd@education.gouv.fr" not in page

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
+from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 
 from reassort.adapters.dynamodb import DynamoElectorStore, DynamoLinkStore, create_tables
@@ -23,7 +25,20 @@ THREADS = 20
 
 
 @pytest.fixture
-def dynamodb_server() -> Iterator[str]:
+def dynamodb_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    # moto answers requests on parallel threads with no isolation: a transaction that fails
+    # restores a copy of the tables taken before it started, undoing a transaction that committed
+    # meanwhile. DynamoDB serialises transactions with each other and with GetItem; one request
+    # at a time gives moto that guarantee, while the twenty callers still interleave between
+    # their requests.
+    serial = threading.Lock()
+    call_action = DynamoHandler.call_action
+
+    def one_at_a_time(self: DynamoHandler) -> Any:
+        with serial:
+            return call_action(self)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", one_at_a_time)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
