@@ -208,3 +208,25 @@ def test_given_another_deployment_file_then_the_legal_pages_carry_its_contacts(
     web_assets.render_tree(web_assets.WEB_SOURCE, tmp_path / "site", web_assets.site_settings())
     page = (tmp_path / "site" / "reassort" / "donnees-personnelles.html").read_text(encoding="utf-8")
     assert 'href="mailto:dpo@academie-exemple.fr"' in page and "dpd@education.gouv.fr" not in page
+
+
+@pytest.mark.parametrize(
+    ("accept", "compressed"),
+    [("gzip, deflate, br", True), ("br;q=1.0, gzip;q=0", False), (None, False)],
+)
+def test_given_a_stylesheet_request_then_it_is_gzipped_only_when_the_browser_accepts_it(
+    stack: Stack, accept: str | None, compressed: bool
+) -> None:
+    import gzip
+
+    headers = {"accept-encoding": accept} if accept else {}
+    request = urllib.request.Request(stack.url("/vendor/dsfr/dsfr-reassort.min.css"), headers=headers)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        body = response.read()
+        encoding = response.headers.get("content-encoding")
+        assert response.headers["vary"] == "accept-encoding"
+    expected = (web_assets.TARGET / web_assets.BUNDLE).read_bytes()
+    if compressed:
+        assert encoding == "gzip" and len(body) < len(expected) / 5 and gzip.decompress(body) == expected
+    else:
+        assert encoding is None and body == expected
