@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     from local import web_assets
 
     web_assets.render_pages()  # the templates as they are now: an edited page shows on restart
-    if not (web_assets.TARGET / web_assets.BUNDLE).is_file():
+    if not (web_assets.TARGET / web_assets.bundle_name()).is_file():
         print(
             "Attention : build/site/vendor/dsfr est absent, lancez `make web-assets` (pages sans style).",
             file=sys.stderr,

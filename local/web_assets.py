@@ -18,6 +18,7 @@ import re
 import shutil
 import sys
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,9 @@ LOCAL_SITE = ROOT / "build" / "local-pages"
 SOURCE = ROOT / "node_modules" / "@gouvfr" / "dsfr" / "dist"
 TARGET = SITE / "vendor" / "dsfr"
 SITE_CONFIG = WEB_SOURCE / "site.toml"
-# The DSFR components the pages use, in the order of the full DSFR stylesheet: one stylesheet of
-# core + these (about a sixth of the full one compressed; a test checks no page class is left out).
+# The DSFR components the pages use, in the order of the full DSFR stylesheet. Each page loads one
+# stylesheet: DSFR core, the components of the frame (COMMON) and those the page names in
+# `{% set components = [...] %}` (a test checks no class a page or its scripts use is left out).
 COMPONENTS = (
     "logo",
     "button",
@@ -50,8 +52,27 @@ COMPONENTS = (
     "table",
     "header",
 )
-BUNDLE = "dsfr-reassort.min.css"
-STYLESHEETS = (f"/vendor/dsfr/{BUNDLE}",)
+COMMON = ("logo", "button", "link", "alert", "skiplink", "footer", "header")
+BUNDLE = "dsfr-reassort.min.css"  # every component (`components_of`), for checks and tools
+
+
+def bundle_name(extra: Iterable[str] = ()) -> str:
+    """The stylesheet of the frame's components plus `extra` (names checked against COMPONENTS)."""
+    unknown = set(extra) - set(COMPONENTS)
+    if unknown:
+        raise ValueError(f"unknown DSFR components: {sorted(unknown)}")
+    chosen = [n for n in COMPONENTS if n in extra and n not in COMMON]
+    return "dsfr-" + "-".join(["base", *chosen]) + ".min.css"
+
+
+def components_of(name: str) -> tuple[str, ...]:
+    """The components in a stylesheet named by bundle_name (the full list for BUNDLE)."""
+    if name == BUNDLE:
+        return COMPONENTS
+    extra = name.removeprefix("dsfr-base").removesuffix(".min.css").split("-")
+    return tuple(n for n in COMPONENTS if n in COMMON or n in extra)
+
+
 FILES = (
     "favicon/favicon.svg",
     "favicon/favicon.ico",
@@ -72,19 +93,19 @@ def referenced(css_file: Path) -> set[Path]:
     return found
 
 
-def bundle_parts(source: Path = SOURCE) -> list[Path]:
+def bundle_parts(source: Path = SOURCE, components: Iterable[str] = COMPONENTS) -> list[Path]:
     return [
         source / "core" / "core.min.css",
-        *(source / "component" / n / f"{n}.min.css" for n in COMPONENTS),
+        *(source / "component" / n / f"{n}.min.css" for n in components),
     ]
 
 
-def bundle_stylesheet(source: Path = SOURCE) -> tuple[str, set[Path]]:
+def bundle_stylesheet(source: Path = SOURCE, components: Iterable[str] = COMPONENTS) -> tuple[str, set[Path]]:
     """DSFR core and the components the pages use as one stylesheet placed at the root of `dist/`,
     its url(...) rewritten to that place, and the files they point to."""
     found: set[Path] = set()
     parts = []
-    for css in bundle_parts(source):
+    for css in bundle_parts(source, components):
 
         def rebase(match: re.Match[str], css: Path = css) -> str:
             ref = match.group(1)
@@ -105,7 +126,8 @@ def bundle_stylesheet(source: Path = SOURCE) -> tuple[str, set[Path]]:
 def copy_assets(source: Path = SOURCE, target: Path = TARGET) -> int:
     if not (source / "dsfr.min.css").is_file():
         raise SystemExit(f"{source} is missing: run `npm ci --ignore-scripts` (or `make node`) first")
-    bundle, wanted = bundle_stylesheet(source)
+    bundles = {name: bundle_stylesheet(source, components_of(name)) for name in stylesheets_in_use()}
+    wanted = set().union(*(files for _, files in bundles.values()))
     for name in FILES:
         path = (source / name).resolve()
         if path.is_file():
@@ -118,8 +140,18 @@ def copy_assets(source: Path = SOURCE, target: Path = TARGET) -> int:
         destination = target / path.relative_to(source.resolve())
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, destination)
-    (target / BUNDLE).write_text(bundle, encoding="utf-8")
-    return len(wanted) + 1
+    for name, (text, _) in bundles.items():
+        (target / name).write_text(text, encoding="utf-8")
+    return len(wanted) + len(bundles)
+
+
+def stylesheets_in_use() -> set[str]:
+    """The DSFR stylesheets the rendered pages link to."""
+    names = {bundle_name()}
+    pattern = re.compile(r'href="/vendor/dsfr/(dsfr-[a-z-]+\.min\.css)"')
+    for page in [*SITE.rglob("*.html"), *LOCAL_SITE.rglob("*.html")]:
+        names |= set(pattern.findall(page.read_text(encoding="utf-8")))
+    return names
 
 
 def site_settings(path: Path | None = None) -> dict[str, Any]:
@@ -140,7 +172,7 @@ def render_tree(source: Path, target: Path, settings: dict[str, Any]) -> list[Pa
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )
-    globals_: dict[str, Any] = {"site": settings, "stylesheets": STYLESHEETS}
+    globals_: dict[str, Any] = {"site": settings, "dsfr_stylesheet": bundle_name}
     rendered = []
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(source)

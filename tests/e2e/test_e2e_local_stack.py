@@ -128,7 +128,7 @@ def test_given_a_page_then_it_has_no_inline_script_handler_or_style(
         "/local/login",
         "/reassort/",
         "/reassort/code-vote",
-        "/vendor/dsfr/dsfr-reassort.min.css",
+        "/vendor/dsfr/dsfr-base.min.css",
         "/page-inconnue",
         "/api/reassort/challenge",
         "/api/links/check",
@@ -179,21 +179,30 @@ def test_given_a_page_template_then_it_takes_the_frame_from_the_shared_layout(
         assert f'href="{legal}"' in html
 
 
-def test_given_the_pages_and_their_scripts_then_every_dsfr_class_they_use_is_in_the_served_stylesheet(
-    rendered: dict[Path, Path],
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_given_a_page_and_its_scripts_then_every_dsfr_class_they_use_is_in_the_stylesheet_it_links(
+    page: Path, rendered: dict[Path, Path]
 ) -> None:
-    stylesheet, _ = web_assets.bundle_stylesheet()
+    html = rendered[page].read_text(encoding="utf-8")
+    (sheet,) = re.findall(r'href="/vendor/dsfr/(dsfr-[a-z-]+\.min\.css)"', html)
+    stylesheet, _ = web_assets.bundle_stylesheet(components=web_assets.components_of(sheet))
     defined = set(re.findall(r"\.(fr-[a-zA-Z0-9_-]+)", stylesheet))
-    scripts = [*(ROOT / "web").glob("**/*.js"), *(ROOT / "local" / "pages").glob("*.js")]
+    sources = [html]
+    for src in re.findall(r'<script[^>]*src="([^"]+)"', html):
+        script = ROOT / "web" / src.lstrip("/")
+        if src.startswith("/local/static/"):
+            script = ROOT / "local" / "pages" / src.removeprefix("/local/static/")
+        sources.append(script.read_text(encoding="utf-8"))
+        if "FormErrors(" in sources[-1]:  # the form error display of api.js
+            sources.append((ROOT / "web" / "assets" / "js" / "api.js").read_text(encoding="utf-8"))
     used: set[str] = set()
-    for path in [*rendered.values(), *scripts]:
-        text = path.read_text(encoding="utf-8")
+    for text in sources:
         for attribute in re.findall(r'class(?:Name)?\s*=\s*"([^"]*)"', text) + re.findall(
             r'classList\.(?:add|remove|toggle)\(([^)]*)\)|"\.(fr-[a-z0-9_-]+)', text
         ):
             parts = attribute if isinstance(attribute, str) else " ".join(attribute)
             used |= set(re.findall(r"\bfr-[a-z0-9_-]*[a-z0-9]", parts))
-    assert used and used <= defined, sorted(used - defined)
+    assert used and used <= defined, f"{sheet} lacks {sorted(used - defined)}"
 
 
 def test_given_another_deployment_file_then_the_legal_pages_carry_its_contacts(
@@ -220,12 +229,12 @@ def test_given_a_stylesheet_request_then_it_is_gzipped_only_when_the_browser_acc
     import gzip
 
     headers = {"accept-encoding": accept} if accept else {}
-    request = urllib.request.Request(stack.url("/vendor/dsfr/dsfr-reassort.min.css"), headers=headers)  # noqa: S310
+    request = urllib.request.Request(stack.url("/vendor/dsfr/dsfr-base.min.css"), headers=headers)  # noqa: S310
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
         body = response.read()
         encoding = response.headers.get("content-encoding")
         assert response.headers["vary"] == "accept-encoding"
-    expected = (web_assets.TARGET / web_assets.BUNDLE).read_bytes()
+    expected = (web_assets.TARGET / "dsfr-base.min.css").read_bytes()
     if compressed:
         assert encoding == "gzip" and len(body) < len(expected) / 5 and gzip.decompress(body) == expected
     else:
