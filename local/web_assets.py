@@ -4,9 +4,8 @@
   one frame, `web/_templates/base.html`, and are rendered into `build/site/` and
   `build/local-pages/`; the files beside them (scripts, styles) are copied as they are.
 - DSFR: the npm package weighs 136 MB; only what the pages use goes into
-  `build/site/vendor/dsfr/` — one stylesheet of DSFR core and the components the pages use
-  (`COMPONENTS`), the icons and fonts those stylesheets reference, and the
-  favicon.
+  `build/site/vendor/dsfr/` — for each set of components a page asks for, one stylesheet of DSFR
+  core and those components (`bundle_name`), the icons and fonts they reference, the favicon.
 - What the legal pages say about a deployment comes from `web/site.toml`, or the file named by
   `REASSORT_SITE_CONFIG`.
 """
@@ -53,7 +52,6 @@ COMPONENTS = (
     "header",
 )
 COMMON = ("logo", "button", "link", "alert", "skiplink", "footer", "header")
-BUNDLE = "dsfr-reassort.min.css"  # every component (`components_of`), for checks and tools
 
 
 def bundle_name(extra: Iterable[str] = ()) -> str:
@@ -66,9 +64,7 @@ def bundle_name(extra: Iterable[str] = ()) -> str:
 
 
 def components_of(name: str) -> tuple[str, ...]:
-    """The components in a stylesheet named by bundle_name (the full list for BUNDLE)."""
-    if name == BUNDLE:
-        return COMPONENTS
+    """The components in a stylesheet named by bundle_name."""
     extra = name.removeprefix("dsfr-base").removesuffix(".min.css").split("-")
     return tuple(n for n in COMPONENTS if n in COMMON or n in extra)
 
