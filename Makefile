@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install node web-assets chromium dev test test-fast lint format bench synth deploy diff load openapi smoke fuzz clean
+.PHONY: install node web-assets chromium dev test test-fast lint format bench lighthouse synth deploy diff load openapi smoke fuzz clean
 
 install: $(VENV)/.installed
 
@@ -22,8 +22,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Only the DSFR files the pages use are copied next to them (the npm package is 136 MB).
-web-assets: node
+# The pages rendered from their Jinja2 templates (web/, local/pages/) into build/site and
+# build/local-pages, with only the DSFR files they use (the npm package is 136 MB). CloudFront
+# deploys build/site; the local stack serves it.
+web-assets: install node
 	$(PY) -m local.web_assets
 
 # Debian's Chromium for the browser tests (Playwright's own browser download does not work here).
@@ -60,7 +62,11 @@ test-fast: install
 bench: install
 	$(PY) -m tools.bench
 
-synth: install node
+# Lighthouse (mobile, simulated slow 4G) on the elector pages served by the local stack.
+lighthouse: install node web-assets chromium
+	$(PY) -m tools.lighthouse_bench
+
+synth: install node web-assets
 	cd infra && ../$(PY) app.py --all-stages
 
 # The CDK CLI pinned in package.json (npx would ask to download another one).

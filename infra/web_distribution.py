@@ -28,7 +28,8 @@ from constructs import Construct
 
 from .stages import StageConfig
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+# The pages rendered from the `web/` templates by `make web-assets`.
+WEB_DIR = Path(__file__).resolve().parent.parent / "build" / "site"
 # Added by CloudFront to every request it forwards to the API (functions/reassort/origin.py).
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 

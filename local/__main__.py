@@ -68,9 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     # One line per moto request drowns everything else.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     logging.getLogger("botocore").setLevel(logging.WARNING)
-    if not (ROOT / "web" / "vendor" / "dsfr" / "dsfr.min.css").is_file():
+    from local import web_assets
+
+    web_assets.render_pages()  # the templates as they are now: an edited page shows on restart
+    if not (web_assets.TARGET / web_assets.bundle_name()).is_file():
         print(
-            "Attention : web/vendor/dsfr est absent, lancez `make web-assets` (pages sans style).",
+            "Attention : build/site/vendor/dsfr est absent, lancez `make web-assets` (pages sans style).",
             file=sys.stderr,
         )
 

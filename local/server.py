@@ -1,4 +1,4 @@
-"""The local HTTP server: static pages from `web/`, `/api/*` through the Lambda adapter, `/local/*` demo.
+"""The local HTTP server: static pages rendered from `web/`, `/api/*` through the Lambda adapter, `/local/*` demo.
 
 Every response carries the page security headers CloudFront adds in AWS.
 """
@@ -17,13 +17,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from local.compression import accept_encoding, encoded_body
 from local.lambda_adapter import HttpRequest, HttpResponse, LambdaRouter, error_response
 
 log = logging.getLogger("local.server")
 
 ROOT = Path(__file__).resolve().parent.parent
-WEB_ROOT = ROOT / "web"
-LOCAL_PAGES = Path(__file__).resolve().parent / "pages"
+# The pages rendered by `python -m local.web_assets` (`make web-assets`).
+WEB_ROOT = ROOT / "build" / "site"
+LOCAL_PAGES = ROOT / "build" / "local-pages"
 MAX_BODY = 64 * 1024
 
 mimetypes.add_type("font/woff2", ".woff2")
@@ -84,10 +86,10 @@ class LocalApp:
         if request.method not in {"GET", "HEAD"}:
             return error_response(405, "METHOD_NOT_ALLOWED", "Cette adresse n'accepte pas cette méthode.")
         if path.startswith("/local/static/"):
-            return self.static(LOCAL_PAGES, path.removeprefix("/local/static"))
-        return self.static(self.web_root, path)
+            return self.static(LOCAL_PAGES, path.removeprefix("/local/static"), accept_encoding(request))
+        return self.static(self.web_root, path, accept_encoding(request))
 
-    def static(self, root: Path, path: str) -> HttpResponse:
+    def static(self, root: Path, path: str, accept_encoding: str | None = None) -> HttpResponse:
         file = resolve_static(root, path)
         if file is None:
             not_found = self.web_root / "404.html"
@@ -97,7 +99,8 @@ class LocalApp:
         if ctype.startswith("text/") or ctype in {"application/json", "image/svg+xml"}:
             ctype += "; charset=utf-8"
         cache = "public, max-age=3600" if "/vendor/" in path else "no-cache"
-        return HttpResponse(200, [("content-type", ctype), ("cache-control", cache)], file.read_bytes())
+        body, encoding = encoded_body(file, ctype, accept_encoding)
+        return HttpResponse(200, [("content-type", ctype), ("cache-control", cache), *encoding], body)
 
 
 def resolve_static(root: Path, path: str) -> Path | None:

@@ -21,14 +21,15 @@ from reassort.http import API_HEADERS, build_resolver, logger, metrics, request_
 from reassort.wiring import audit_in_one_write, authenticated_elector, get_fc_flow
 
 RESULT_BASE = "/reassort/franceconnect/"
-# Result of the FranceConnect path -> page (and, for "refused", the reason shown on the page).
+# Result of the FranceConnect path -> page, addressed like every other page (no .html); for
+# "refused", the reason shown on the page.
 PAGES = {
-    FcResult.SENT: "envoye.html",
-    FcResult.MISMATCH: "identite-non-reconnue.html",
-    FcResult.CANCELLED: "annule.html",
-    FcResult.UNAVAILABLE: "indisponible.html",
+    FcResult.SENT: "envoye",
+    FcResult.MISMATCH: "identite-non-reconnue",
+    FcResult.CANCELLED: "annule",
+    FcResult.UNAVAILABLE: "indisponible",
 }
-REFUSED_PAGE = "refuse.html"
+REFUSED_PAGE = "refuse"
 REFUSAL_REASONS = frozenset(Refusal)
 MAX_PARAM = 2048  # a longer query parameter is no FranceConnect answer: the « indisponible » page
 

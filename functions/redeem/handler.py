@@ -32,12 +32,14 @@ class LinkRequest(BaseModel):
 
 class LinkStatus(BaseModel):
     valid: bool
-    display_seconds: int
+    display_seconds: int = Field(description="Display time of the new code; once redeemed, the time left")
+    redeemed: bool = Field(description="True when the link was redeemed and its code can still be shown")
 
 
 class NewCode(BaseModel):
     vote_code: str
-    display_seconds: int
+    display_seconds: int = Field(description="Seconds the code stays on screen from now")
+    shown_before: bool = Field(description="True when this link already showed this same code")
 
 
 @app.post(
@@ -49,13 +51,14 @@ class NewCode(BaseModel):
     },
 )
 def check_link(body: Annotated[LinkRequest, Body()]) -> Response[LinkStatus]:
-    seconds = get_service().check_link(body.token, request_id(app))
-    return json_response(200, LinkStatus(valid=True, display_seconds=seconds).model_dump())
+    state = get_service().check_link(body.token, request_id(app))
+    status = LinkStatus(valid=True, display_seconds=state.display_seconds, redeemed=state.redeemed)
+    return json_response(200, status.model_dump())
 
 
 @app.post(
     "/api/links/redeem",
-    summary="Consume the link and receive the new vote code, once",
+    summary="Consume the link and receive the new vote code; within the display window, the same code again",
     responses={
         **success_response(200, NewCode, "The new vote code, to show for display_seconds"),
         **error_responses(*BODY_ERRORS, LinkInvalid, ElectionClosed),
@@ -64,7 +67,10 @@ def check_link(body: Annotated[LinkRequest, Body()]) -> Response[LinkStatus]:
 def redeem_link(body: Annotated[LinkRequest, Body()]) -> Response[NewCode]:
     code = get_service().redeem_link(body.token, request_id(app))
     return json_response(
-        200, NewCode(vote_code=code.vote_code, display_seconds=code.display_seconds).model_dump()
+        200,
+        NewCode(
+            vote_code=code.vote_code, display_seconds=code.display_seconds, shown_before=code.shown_before
+        ).model_dump(),
     )
 
 

@@ -39,6 +39,9 @@ class ChallengeView(BaseModel):
     display_name: str
     question: str
     channels: list[Channel]
+    franceconnect: bool = Field(
+        description="FranceConnect can identify this elector (the roll holds their civil identity)"
+    )
 
 
 class ChallengeRequest(BaseModel):
@@ -70,7 +73,10 @@ class LinkSent(BaseModel):
 def get_challenge() -> Response[ChallengeView]:
     challenge = get_service().get_challenge(authenticated_elector(app))
     view = ChallengeView(
-        display_name=challenge.display_name, question=challenge.question, channels=list(challenge.channels)
+        display_name=challenge.display_name,
+        question=challenge.question,
+        channels=list(challenge.channels),
+        franceconnect=challenge.franceconnect,
     )
     return json_response(200, view.model_dump(mode="json"))
 

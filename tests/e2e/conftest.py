@@ -19,8 +19,8 @@ from tests.e2e.support import BUILD, CHROMIUM, CHROMIUM_FLAGS, DISPLAY_SECONDS, 
 
 
 def _ensure_web_assets() -> None:
-    if not (ROOT / "web" / "vendor" / "dsfr" / "dsfr.min.css").is_file():
-        subprocess.run([sys.executable, "-m", "local.web_assets"], cwd=ROOT, check=True)
+    """Render the pages from the current templates (the stack renders them too) and copy DSFR."""
+    subprocess.run([sys.executable, "-m", "local.web_assets"], cwd=ROOT, check=True)
 
 
 PARALLEL_ROLL = BUILD / "e2e-parallel-roll.csv"

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.e2e
 INFO_SUBJECT = "Demande de réassort de votre code de vote"
 LINK_SUBJECT = "Procéder au réassort de votre code de vote"
 PRO_ADDRESS_MESSAGE = "Veuillez choisir une adresse mail personnelle"
+DISPLAY_OVER = "L'affichage est terminé, le nouveau code est en vigueur"
 
 
 def new_messages(stack: Stack, since: int) -> list[dict[str, Any]]:
@@ -86,8 +87,11 @@ def test_given_an_elector_without_notice_when_the_email_journey_is_walked_then_t
     # Choice page: question Défi or FranceConnect.
     page.get_by_role("link", name="Cliquez ici pour obtenir un réassort de votre code de vote").click()
     expect(page.get_by_role("heading", name="Choix du réassort de votre code de vote")).to_be_visible()
-    expect(page.locator("a.fr-connect")).to_have_attribute("href", "/api/fc/login")
-    expect(page.get_by_role("link", name="Qu’est-ce que FranceConnect ?")).to_be_visible()
+    # Claire's roll entry has no civil identity: FranceConnect could not recognise her.
+    expect(
+        page.get_by_role("heading", name="FranceConnect n'est pas proposé pour votre compte")
+    ).to_be_visible()
+    expect(page.locator("a.fr-connect")).to_be_hidden()
     web.capture("03-choix-du-reassort")
 
     # Challenge form with the elector's own question.
@@ -145,7 +149,7 @@ def test_given_an_elector_without_notice_when_the_email_journey_is_walked_then_t
     page.clock.set_fixed_time(frozen + timedelta(seconds=DISPLAY_SECONDS - 1))
     expect(page.locator("#compte-a-rebours")).to_have_text("Temps d'affichage restant : 1 s")
     page.clock.set_fixed_time(frozen + timedelta(seconds=DISPLAY_SECONDS + 1))
-    expect(page.get_by_role("heading", name="Votre session est terminée")).to_be_visible()
+    expect(page.get_by_role("heading", name=DISPLAY_OVER)).to_be_visible()
     expect(page.locator("#code")).to_be_empty()
     assert new_code not in page.content()
     web.capture("09-session-terminee")
@@ -196,9 +200,7 @@ def test_given_a_mobile_number_when_the_sms_journey_is_walked_then_the_code_show
     new_code = code_on_page(web)
     shown_at = time.monotonic()
     # Real time this once: the code disappears after the configured display time.
-    expect(page.get_by_role("heading", name="Votre session est terminée")).to_be_visible(
-        timeout=(DISPLAY_SECONDS + 3) * 1000
-    )
+    expect(page.get_by_role("heading", name=DISPLAY_OVER)).to_be_visible(timeout=(DISPLAY_SECONDS + 3) * 1000)
     assert time.monotonic() - shown_at >= DISPLAY_SECONDS - 1
     expect(page.locator("#code")).to_be_empty()
 
@@ -259,16 +261,26 @@ def test_given_empty_fields_when_sending_then_each_field_shows_its_error(
     page = web.page
     web.login("100005")
     web.goto("/reassort/question-defi")
-    expect(page.locator("#question")).not_to_be_empty()
+    expect(page.locator("#question")).not_to_have_attribute("aria-busy", "true")
     page.get_by_role("button", name="ENVOYER").click()
 
     summary = page.locator("#error-summary")
     expect(summary).to_be_focused()
     expect(summary.get_by_role("link")).to_have_count(3)
-    for field_id in ("answer", "identifier"):
+    # Each message names its field: the summary lists them together.
+    for field_id, message in (
+        ("answer", "Saisissez votre réponse secrète."),
+        ("identifier", "Saisissez votre NUMEN ou les 10 premiers chiffres de votre n°SS."),
+    ):
         expect(page.locator(f"#{field_id}")).to_have_attribute("aria-invalid", "true")
-        expect(page.locator(f"#{field_id}-error")).to_have_text("Ce champ est obligatoire.")
-    expect(page.locator("#channel-error")).to_be_visible()
+        expect(page.locator(f"#{field_id}-error")).to_have_text(message)
+        expect(summary.get_by_role("link", name=message)).to_be_visible()
+    expect(page.locator("#channel-error")).to_have_text("Choisissez l'envoi par SMS ou par E-MAIL.")
+    page.locator('label[for="channel-sms"]').click()
+    page.get_by_role("button", name="ENVOYER").click()
+    expect(page.locator("#destination-sms-error")).to_have_text(
+        "Saisissez votre numéro de téléphone portable."
+    )
     web.capture("14-champs-obligatoires")
 
 
@@ -309,7 +321,7 @@ def request_link(web: BrowserPage, stack: Stack, elector_id: str, destination: s
     return str(messages[-1]["links"][0])
 
 
-def test_given_a_used_link_when_opened_again_then_it_is_refused_with_a_way_to_ask_for_another(
+def test_given_a_used_link_when_opened_again_after_the_display_then_it_says_the_new_code_is_in_force(
     web: BrowserPage, stack: Stack
 ) -> None:
     page = web.page
@@ -317,15 +329,39 @@ def test_given_a_used_link_when_opened_again_then_it_is_refused_with_a_way_to_as
     page.goto(link)
     page.get_by_role("button", name="RÉGÉNÉRER MON CODE DE VOTE").click()
     code_on_page(web)
+    expect(page.get_by_role("heading", name=DISPLAY_OVER)).to_be_visible(timeout=(DISPLAY_SECONDS + 3) * 1000)
 
     page.goto(stack.url("/local/vote"))  # leave the page, as an elector would
     page.goto(link)
+    heading = page.get_by_role("heading", name=DISPLAY_OVER)
+    expect(heading).to_be_visible()
+    expect(heading).to_be_focused()
+    expect(page.get_by_role("button", name="RÉGÉNÉRER MON CODE DE VOTE")).to_be_hidden()
+    web.capture("15-lien-deja-utilise")
+
+
+def test_given_a_link_replaced_by_another_when_opened_then_it_is_refused_with_a_way_to_ask_for_another(
+    web: BrowserPage, stack: Stack
+) -> None:
+    page = web.page
+    first = request_link(web, stack, "100004", "sophie.perso@exemple.fr")
+    second = request_link(web, stack, "100004", "sophie.autre@exemple.fr")
+    page.goto(second)
+    page.get_by_role("button", name="RÉGÉNÉRER MON CODE DE VOTE").click()
+    code_on_page(web)
+    page.on("dialog", lambda dialog: dialog.accept())  # leaving while the code shows asks first
+
+    page.goto(first)
     heading = page.get_by_role("heading", name="Ce lien n'est plus valable")
     expect(heading).to_be_visible()
     expect(heading).to_be_focused()
-    expect(page.locator("#message-invalide")).to_contain_text("déjà été utilisé")
+    expect(page.locator("#message-invalide")).to_contain_text("remplacé par un autre lien")
     expect(page.get_by_role("link", name="Demander un nouveau lien")).to_have_attribute("href", "/reassort/")
-    web.capture("15-lien-deja-utilise")
+    # Each sentence once: the title says the link is invalid, the text says why and what to do.
+    main = page.locator("#invalide").inner_text()
+    assert main.count("n'est plus valable") == 1, main
+    assert main.count("Vous pouvez demander un nouveau lien") == 1, main
+    web.capture("15b-lien-remplace")
 
 
 def test_given_an_expired_link_when_opened_then_it_is_refused(web: BrowserPage, stack: Stack) -> None:

@@ -12,17 +12,30 @@ from pathlib import Path
 
 import pytest
 
+from local import web_assets
 from local.lambda_adapter import HttpRequest, LambdaRouter, build_event, map_result
 from local.server import resolve_static
 from tests.e2e.support import ROOT, Stack
 
 pytestmark = pytest.mark.e2e
 
+# The page templates (shared frame left out): each is checked once rendered.
 PAGES = [
-    *sorted((ROOT / "web").glob("**/*.html")),
+    *sorted(p for p in (ROOT / "web").glob("**/*.html") if "_templates" not in p.parts),
     *sorted((ROOT / "local" / "pages").glob("*.html")),
 ]
-PAGES = [p for p in PAGES if "vendor" not in p.parts]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Path]:
+    """Every page template → its page rendered by the build, in a scratch folder."""
+    out = tmp_path_factory.mktemp("site")
+    settings = web_assets.site_settings()
+    pages = {}
+    for source, name in ((web_assets.WEB_SOURCE, "site"), (web_assets.LOCAL_SOURCE, "local")):
+        for page in web_assets.render_tree(source, out / name, settings):
+            pages[source / page.relative_to(out / name)] = page
+    return pages
 
 
 def test_given_a_browser_request_when_adapted_then_the_event_has_the_http_api_v2_shape() -> None:
@@ -103,8 +116,10 @@ def test_given_paths_outside_the_web_root_when_resolved_then_nothing_is_served(t
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_given_a_page_then_it_has_no_inline_script_handler_or_style(page: Path) -> None:
-    html = page.read_text(encoding="utf-8")
+def test_given_a_page_then_it_has_no_inline_script_handler_or_style(
+    page: Path, rendered: dict[Path, Path]
+) -> None:
+    html = rendered[page].read_text(encoding="utf-8")
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script>"
     assert not re.search(r"\son[a-z]+\s*=", html), "inline event handler"
     assert not re.search(r"\sstyle\s*=", html), "inline style attribute"
@@ -118,7 +133,7 @@ def test_given_a_page_then_it_has_no_inline_script_handler_or_style(page: Path) 
         "/local/login",
         "/reassort/",
         "/reassort/code-vote",
-        "/vendor/dsfr/dsfr.min.css",
+        "/vendor/dsfr/dsfr-base.min.css",
         "/page-inconnue",
         "/api/reassort/challenge",
         "/api/links/check",
@@ -196,3 +211,79 @@ def test_given_hostile_connections_then_the_next_request_is_served_at_once(stack
         assert time.monotonic() - started < 2
     finally:
         slow.close()
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_given_a_page_template_then_it_takes_the_frame_from_the_shared_layout(
+    page: Path, rendered: dict[Path, Path]
+) -> None:
+    source = page.read_text(encoding="utf-8")
+    assert source.startswith('{% extends "base.html" %}')
+    for chrome in ("<header", "<footer", "fr-skiplinks", "<head>", "dsfr.module"):
+        assert chrome not in source, f"{chrome} belongs to web/_templates/base.html"
+    html = rendered[page].read_text(encoding="utf-8")
+    assert html.count('<header class="fr-header">') == 1 and html.count('<footer class="fr-footer"') == 1
+    for legal in ("/reassort/accessibilite", "/reassort/mentions-legales", "/reassort/donnees-personnelles"):
+        assert f'href="{legal}"' in html
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_given_a_page_and_its_scripts_then_every_dsfr_class_they_use_is_in_the_stylesheet_it_links(
+    page: Path, rendered: dict[Path, Path]
+) -> None:
+    html = rendered[page].read_text(encoding="utf-8")
+    (sheet,) = re.findall(r'href="/vendor/dsfr/(dsfr-[a-z-]+\.min\.css)"', html)
+    stylesheet, _ = web_assets.bundle_stylesheet(components=web_assets.components_of(sheet))
+    defined = set(re.findall(r"\.(fr-[a-zA-Z0-9_-]+)", stylesheet))
+    sources = [html]
+    for src in re.findall(r'<script[^>]*src="([^"]+)"', html):
+        script = ROOT / "web" / src.lstrip("/")
+        if src.startswith("/local/static/"):
+            script = ROOT / "local" / "pages" / src.removeprefix("/local/static/")
+        sources.append(script.read_text(encoding="utf-8"))
+        if "FormErrors(" in sources[-1]:  # the form error display of api.js
+            sources.append((ROOT / "web" / "assets" / "js" / "api.js").read_text(encoding="utf-8"))
+    used: set[str] = set()
+    for text in sources:
+        for attribute in re.findall(r'class(?:Name)?\s*=\s*"([^"]*)"', text) + re.findall(
+            r'classList\.(?:add|remove|toggle)\(([^)]*)\)|"\.(fr-[a-z0-9_-]+)', text
+        ):
+            parts = attribute if isinstance(attribute, str) else " ".join(attribute)
+            used |= set(re.findall(r"\bfr-[a-z0-9_-]*[a-z0-9]", parts))
+    assert used and used <= defined, f"{sheet} lacks {sorted(used - defined)}"
+
+
+def test_given_another_deployment_file_then_the_legal_pages_carry_its_contacts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = web_assets.SITE_CONFIG.read_text(encoding="utf-8").replace(
+        "dpd@education.gouv.fr", "dpo@academie-exemple.fr"
+    )
+    config = tmp_path / "site.toml"
+    config.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("REASSORT_SITE_CONFIG", str(config))
+    web_assets.render_tree(web_assets.WEB_SOURCE, tmp_path / "site", web_assets.site_settings())
+    page = (tmp_path / "site" / "reassort" / "donnees-personnelles.html").read_text(encoding="utf-8")
+    assert 'href="mailto:dpo@academie-exemple.fr"' in page and "dpd@education.gouv.fr" not in page
+
+
+@pytest.mark.parametrize(
+    ("accept", "compressed"),
+    [("gzip, deflate, br", True), ("br;q=1.0, gzip;q=0", False), (None, False)],
+)
+def test_given_a_stylesheet_request_then_it_is_gzipped_only_when_the_browser_accepts_it(
+    stack: Stack, accept: str | None, compressed: bool
+) -> None:
+    import gzip
+
+    headers = {"accept-encoding": accept} if accept else {}
+    request = urllib.request.Request(stack.url("/vendor/dsfr/dsfr-base.min.css"), headers=headers)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        body = response.read()
+        encoding = response.headers.get("content-encoding")
+        assert response.headers["vary"] == "accept-encoding"
+    expected = (web_assets.TARGET / "dsfr-base.min.css").read_bytes()
+    if compressed:
+        assert encoding == "gzip" and len(body) < len(expected) / 5 and gzip.decompress(body) == expected
+    else:
+        assert encoding is None and body == expected

@@ -101,6 +101,11 @@ def test_given_an_identity_of_someone_else_when_logging_in_then_not_recognised_a
     expect(page.get_by_role("link", name="Répondre à ma question Défi")).to_have_attribute(
         "href", "/reassort/question-defi"
     )
+    # The identity check failed: another FranceConnect login would fail the same way.
+    expect(
+        page.get_by_text("réessayer avec le même compte FranceConnect donnera le même résultat")
+    ).to_be_visible()
+    expect(page.get_by_role("link", name="Réessayer avec FranceConnect")).to_have_count(0)
     web.capture("fc-02-identite-non-reconnue")
     assert [m for m in stack.outbox() if m["seq"] > start] == []
 

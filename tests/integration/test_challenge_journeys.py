@@ -28,7 +28,7 @@ def test_email_journey_sends_information_first_then_link_and_redeems_once(
     assert second["subject"] == "Procéder au réassort de votre code de vote"
     token = token_in(second["body"])
 
-    assert stack.check(token).body == {"valid": True, "display_seconds": 120}
+    assert stack.check(token).body == {"valid": True, "display_seconds": 120, "redeemed": False}
     redeemed = stack.redeem(token)
     assert redeemed.status == 200
     assert redeemed.headers["cache-control"] == "no-store"
@@ -37,8 +37,10 @@ def test_email_journey_sends_information_first_then_link_and_redeems_once(
 
     assert stack.vote_code_accepted(marie.elector_id, new_code)
     assert not stack.vote_code_accepted(marie.elector_id, marie.vote_code)
-    again = stack.redeem(token)
-    assert again.status == 410 and again.body["code"] == "LINK_INVALID"
+    again = stack.redeem(token)  # a reload or a lost answer: the same code, never a second one
+    assert again.status == 200
+    assert again.body == {"vote_code": new_code, "display_seconds": 120, "shown_before": True}
+    assert stack.check(token).body == {"valid": True, "display_seconds": 120, "redeemed": True}
     assert stack.vote_code_accepted(marie.elector_id, new_code)
 
 
@@ -66,6 +68,7 @@ def test_get_challenge_shows_the_electors_own_question(stack: Stack, paul: Elect
         "display_name": "Paul Langevin",
         "question": "En quelle année avez-vous obtenu votre baccalauréat ?",
         "channels": ["email", "sms"],
+        "franceconnect": False,  # no civil identity on Paul's roll entry
     }
 
 
@@ -329,3 +332,24 @@ def test_unknown_routes_answer_a_json_404(stack: Stack) -> None:
 def test_an_elector_missing_from_the_roll_gets_a_clear_error(stack: Stack) -> None:
     reply = stack.call("request_reassort", "GET", "/api/reassort/challenge", session=stack.session("E-404"))
     assert reply.status == 403 and reply.body["code"] == "ELECTOR_UNKNOWN"
+
+
+def test_given_a_redeemed_link_then_its_item_keeps_the_sealed_code_for_the_display_window_only(
+    stack: Stack, marie: Elector
+) -> None:
+    stack.clock.value = float(int(stack.clock.value))  # frozen from now on
+    redeemed_at = stack.clock.value
+    stack.challenge(marie)
+    token = token_in(stack.emails()[-1]["body"])
+    code = stack.redeem(token).body["vote_code"]
+
+    (item,) = stack.scan("reassort-links")
+    assert code not in str(item) and token not in str(item)
+    assert item["shown_until"] == item["ttl"] == {"N": str(int(redeemed_at) + 120)}  # TTL only cleans up
+    stack.clock.value += 119
+    assert stack.redeem(token).body == {"vote_code": code, "display_seconds": 1, "shown_before": True}
+    stack.clock.value += 1
+    for reply in (stack.redeem(token), stack.check(token)):
+        assert reply.status == 410 and reply.body["code"] == "DISPLAY_OVER"
+        assert reply.body["message"].startswith("L'affichage est terminé, le nouveau code est en vigueur")
+    assert stack.vote_code_accepted(marie.elector_id, code)

@@ -91,24 +91,26 @@ def link_id_of(token: str) -> str:
     return link_digest(get_secrets().link_hmac_key, token)
 
 
-def test_given_a_redemption_committed_elsewhere_when_the_same_link_is_redeemed_then_it_loses(
+def test_given_the_same_link_redeemed_elsewhere_first_when_redeemed_then_it_shows_that_code_not_a_second(
     stack: Stack, marie: Elector
 ) -> None:
     assert stack.challenge(marie).status == 202
     token = links_in_outbox(stack)[-1]
+    winner: list[Any] = []
     fired = before_own_write(
         "TransactWriteItems",
-        lambda: redeemed_by_competitor(stack, marie.elector_id, link_id_of(token), 0),
+        lambda: winner.append(stack.redeem(token)),  # a retried request, committed first
         matching="used_at",
     )
 
     reply = stack.redeem(token)
 
-    assert fired["n"] == 1
-    assert reply.status == 410 and reply.body["code"] == "LINK_INVALID"
-    assert stack.vote_code_accepted(marie.elector_id, "Competitor!23")
+    assert fired["n"] == 1 and winner[0].status == 200
+    assert reply.status == 200 and reply.body["shown_before"] is True
+    assert reply.body["vote_code"] == winner[0].body["vote_code"]
+    assert stack.vote_code_accepted(marie.elector_id, reply.body["vote_code"])
     outcomes = [(i["event"]["S"], i["outcome"]["S"]) for i in stack.scan(get_settings().audit_table)]
-    assert ("redeem", "lost_race") in outcomes
+    assert outcomes.count(("redeem", "success")) == 1
 
 
 def test_given_a_link_marked_used_but_same_generation_when_redeemed_then_the_link_condition_refuses(
@@ -128,7 +130,9 @@ def test_given_a_link_marked_used_but_same_generation_when_redeemed_then_the_lin
 
     before_own_write("TransactWriteItems", mark_used, matching="used_at")
 
-    assert stack.redeem(token).status == 410
+    reply = stack.redeem(token)
+
+    assert reply.status == 410 and reply.body["code"] == "DISPLAY_OVER"
     assert stack.vote_code_accepted(marie.elector_id, marie.vote_code)
 
 
@@ -147,8 +151,10 @@ def test_given_two_sibling_links_when_the_other_is_redeemed_first_then_this_one_
     reply = stack.redeem(second)
 
     assert fired["n"] == 1
-    assert reply.status == 410
+    assert reply.status == 410 and reply.body["code"] == "LINK_INVALID"
     assert stack.vote_code_accepted(marie.elector_id, "Competitor!23")
+    outcomes = [(i["event"]["S"], i["outcome"]["S"]) for i in stack.scan(get_settings().audit_table)]
+    assert ("redeem", "lost_race") in outcomes
     assert stack.elector_item(marie.elector_id)["link_generation"]["N"] == "1"
 
 
@@ -333,11 +339,13 @@ def test_given_fifty_parallel_redemptions_of_one_link_then_exactly_one_code_ever
             elector_id = engine.new_elector()
             token = engine.link(elector_id)
             results = at_once(pool, [partial(engine.service.redeem_link, token, "r")] * 50)
-            codes = [r.vote_code for r in results if not isinstance(r, Exception)]
+            codes = {r.vote_code for r in results if not isinstance(r, Exception)}
+            # Calls that lose to the same link see the winner's code again, never a second one.
             assert len(codes) == 1, f"{len(codes)} codes for one link"
             assert all(isinstance(r, LinkInvalid) for r in results if isinstance(r, Exception))
+            assert sum(1 for r in results if not isinstance(r, Exception) and not r.shown_before) == 1
             stored = engine.service.electors.get(elector_id)
-            assert stored is not None and engine.hasher.verify(stored.vote_code_hash, codes[0])
+            assert stored is not None and engine.hasher.verify(stored.vote_code_hash, codes.pop())
 
 
 def test_given_two_sibling_links_redeemed_twenty_five_times_each_then_exactly_one_code_every_round(
@@ -350,10 +358,10 @@ def test_given_two_sibling_links_redeemed_twenty_five_times_each_then_exactly_on
             calls = [partial(engine.service.redeem_link, first, "r")] * 25
             calls += [partial(engine.service.redeem_link, second, "r")] * 25
             results = at_once(pool, calls)
-            codes = [r.vote_code for r in results if not isinstance(r, Exception)]
+            codes = {r.vote_code for r in results if not isinstance(r, Exception)}
             assert len(codes) == 1, f"{len(codes)} codes for two sibling links"
             stored = engine.service.electors.get(elector_id)
-            assert stored is not None and engine.hasher.verify(stored.vote_code_hash, codes[0])
+            assert stored is not None and engine.hasher.verify(stored.vote_code_hash, codes.pop())
             assert stored.link_generation == 1
 
 

@@ -243,7 +243,7 @@ def test_given_roll_and_franceconnect_spell_the_name_differently_when_matching_t
     world: World, identity: str
 ) -> None:
     elector = world.add_elector(identity)
-    assert world.journey(elector, identity).result.startswith(RESULT + "envoye.html")
+    assert world.journey(elector, identity).result.startswith(RESULT + "envoye")
 
 
 # -- login ------------------------------------------------------------------------------------------
@@ -276,14 +276,14 @@ def test_given_a_portal_session_when_login_starts_then_state_and_nonce_are_long_
 
 def test_given_no_portal_session_when_login_starts_then_no_franceconnect_redirect(world: World) -> None:
     hop = world.call("/api/fc/login")
-    assert hop.location == RESULT + "refuse.html?motif=session-portail"
+    assert hop.location == RESULT + "refuse?motif=session-portail"
 
 
 def test_given_an_elector_without_identity_digest_when_login_starts_then_refused_before_franceconnect(
     world: World,
 ) -> None:
     elector = world.add_elector(None)
-    assert world.start(elector).location == RESULT + "refuse.html?motif=sans-identite"
+    assert world.start(elector).location == RESULT + "refuse?motif=sans-identite"
 
 
 # -- state --------------------------------------------------------------------------------------------
@@ -297,7 +297,7 @@ def test_given_a_callback_when_replayed_then_state_refused_and_code_never_exchan
     token_calls, mails = world.fc.counters.token, len(world.emails())
 
     replay = world.back_to_us(journey.callback_url)
-    assert replay.location == RESULT + "refuse.html?motif=session-expiree"
+    assert replay.location == RESULT + "refuse?motif=session-expiree"
     assert world.fc.counters.token == token_calls
     assert len(world.emails()) == mails
     assert "state_invalid" in world.fc_outcomes("-")  # the state is gone: no elector to file it under
@@ -307,7 +307,7 @@ def test_given_a_callback_when_replayed_then_state_refused_and_code_never_exchan
 def test_given_an_unknown_or_malformed_state_when_called_back_then_refused(world: World, state: str) -> None:
     world.add_elector("jean-pierre")
     hop = world.call("/api/fc/callback", f"code=abc&state={state}")
-    assert hop.location == RESULT + "refuse.html?motif=session-expiree"
+    assert hop.location == RESULT + "refuse?motif=session-expiree"
     assert world.fc.counters.token == 0
     assert world.emails() == []
 
@@ -317,7 +317,7 @@ def test_given_a_state_older_than_ten_minutes_when_called_back_then_refused(worl
     login = world.start(elector)
     callback_url = world.fc.authenticate(login.location)
     world.stack.clock.value += 601
-    assert world.finish(world.back_to_us(callback_url)) == RESULT + "refuse.html?motif=session-expiree"
+    assert world.finish(world.back_to_us(callback_url)) == RESULT + "refuse?motif=session-expiree"
     assert world.emails() == []
 
 
@@ -329,7 +329,7 @@ def test_given_the_elector_cancels_at_franceconnect_when_called_back_then_cancel
 ) -> None:
     elector = world.add_elector("jean-pierre")
     journey = world.journey(elector, cancel=True)
-    assert journey.result == RESULT + "annule.html"
+    assert journey.result == RESULT + "annule"
     assert world.fc_outcomes(elector) == {"login_started", "cancelled"}
     assert world.fc.counters.token == 0
     assert world.emails() == []
@@ -341,7 +341,7 @@ def test_given_franceconnect_temporarily_unavailable_when_called_back_then_unava
     elector = world.add_elector("jean-pierre")
     world.fc.set_faults(Fault.TEMPORARILY_UNAVAILABLE)
     journey = world.journey(elector)
-    assert journey.result == RESULT + "indisponible.html"
+    assert journey.result == RESULT + "indisponible"
     assert world.fc_outcomes(elector) == {"login_started", "unavailable"}
     assert world.emails() == []
 
@@ -350,7 +350,7 @@ def test_given_another_provider_error_when_called_back_then_unavailable_page(wor
     elector = world.add_elector("jean-pierre")
     login = world.start(elector)
     hop = world.call("/api/fc/callback", f"error=invalid_scope&state={login.query['state']}")
-    assert hop.location == RESULT + "indisponible.html"
+    assert hop.location == RESULT + "indisponible"
     assert world.fc_record(elector, "error")["detail"] == "invalid_scope"
 
 
@@ -381,7 +381,7 @@ def test_given_franceconnect_answers_a_forged_or_invalid_token_when_called_back_
     elector = world.add_elector("jean-pierre")
     world.fc.set_faults(fault)
     journey = world.journey(elector)
-    assert journey.result == RESULT + "indisponible.html"
+    assert journey.result == RESULT + "indisponible"
     assert world.fc_record(elector, "error")["detail"] == reason
     assert "identity_matched" not in world.fc_outcomes(elector)
     assert world.emails() == []
@@ -396,7 +396,7 @@ def test_given_a_token_signed_by_an_unpublished_key_when_verified_then_one_jwks_
     before = world.fc.counters.jwks
     world.fc.set_faults(Fault.ID_TOKEN_UNKNOWN_KID)
     journey = world.journey(elector)
-    assert journey.result == RESULT + "indisponible.html"
+    assert journey.result == RESULT + "indisponible"
     assert world.fc_record(elector, "error")["detail"] == "id_token_kid_unknown"
     assert world.fc.counters.jwks == before + 1
 
@@ -408,14 +408,14 @@ def test_given_franceconnect_rotated_its_keys_when_verified_then_one_jwks_refetc
     world.journey(elector)
     before = world.fc.counters.jwks
     world.fc.rotate_keys()
-    assert world.journey(elector).result.startswith(RESULT + "envoye.html")
+    assert world.journey(elector).result.startswith(RESULT + "envoye")
     assert world.fc.counters.jwks == before + 1
 
 
 def test_given_the_token_endpoint_fails_when_called_back_then_unavailable(world: World) -> None:
     elector = world.add_elector("jean-pierre")
     world.fc.set_faults(Fault.TOKEN_SERVER_ERROR)
-    assert world.journey(elector).result == RESULT + "indisponible.html"
+    assert world.journey(elector).result == RESULT + "indisponible"
     assert world.fc_record(elector, "unavailable")["detail"] == "server_error"
 
 
@@ -427,7 +427,7 @@ def test_given_an_identity_that_is_not_the_electors_when_called_back_then_refuse
 ) -> None:
     elector = world.add_elector("jean-pierre")
     journey = world.journey(elector, identity="paul")
-    assert journey.result == RESULT + "identite-non-reconnue.html"
+    assert journey.result == RESULT + "identite-non-reconnue"
     assert world.fc_outcomes(elector) == {"login_started", "identity_mismatch"}
     assert world.emails() == []
     assert world.fc.counters.logout == 1  # the FranceConnect session is closed all the same
@@ -437,7 +437,7 @@ def test_given_an_identity_that_is_not_the_electors_when_called_back_then_refuse
 def test_given_another_electors_identity_when_called_back_then_mismatch(world: World) -> None:
     elector = world.add_elector("jean-pierre")
     world.add_elector("helene")
-    assert world.journey(elector, identity="helene").result == RESULT + "identite-non-reconnue.html"
+    assert world.journey(elector, identity="helene").result == RESULT + "identite-non-reconnue"
     assert world.emails() == []
 
 
@@ -446,7 +446,7 @@ def test_given_a_franceconnect_email_equal_to_the_professional_one_when_called_b
 ) -> None:
     elector = world.add_elector("camille", pro_email="camille.martin@ac-demo.fr")
     journey = world.journey(elector, identity="camille")
-    assert journey.result == RESULT + "refuse.html?motif=adresse-professionnelle"
+    assert journey.result == RESULT + "refuse?motif=adresse-professionnelle"
     assert world.emails() == []
     assert "professional_address" in [r["outcome"] for r in world.audit(elector)]
 
@@ -457,7 +457,7 @@ def test_given_a_franceconnect_email_in_a_professional_domain_when_called_back_t
     monkeypatch.setenv("PROFESSIONAL_DOMAINS", "education.gouv.fr,exemple-perso.fr")
     wiring.reset()
     elector = world.add_elector("jean-pierre")
-    assert world.journey(elector).result == RESULT + "refuse.html?motif=adresse-professionnelle"
+    assert world.journey(elector).result == RESULT + "refuse?motif=adresse-professionnelle"
     assert world.emails() == []
 
 
@@ -466,7 +466,7 @@ def test_given_franceconnect_sends_no_email_when_called_back_then_refused_and_no
 ) -> None:
     elector = world.add_elector("jean-pierre")
     world.fc.set_faults(Fault.USERINFO_NO_EMAIL)
-    assert world.journey(elector).result == RESULT + "refuse.html?motif=adresse-absente"
+    assert world.journey(elector).result == RESULT + "refuse?motif=adresse-absente"
     assert "email_missing" in world.fc_outcomes(elector)
     assert world.emails() == []
 
@@ -476,7 +476,7 @@ def test_given_franceconnect_sends_no_email_when_called_back_then_refused_and_no
 
 def test_given_a_locked_elector_when_login_starts_then_refused_before_franceconnect(world: World) -> None:
     elector = world.add_elector("jean-pierre", failed_attempts=5, locked_until=time.time() + 1800)
-    assert world.start(elector).location == RESULT + "refuse.html?motif=bloque"
+    assert world.start(elector).location == RESULT + "refuse?motif=bloque"
     assert world.fc_outcomes(elector) == {"locked"}
 
 
@@ -492,7 +492,7 @@ def test_given_the_elector_gets_locked_during_franceconnect_when_called_back_the
         ExpressionAttributeValues={":t": {"N": str(int(time.time()) + 1800)}, ":n": {"N": "5"}},
     )
     callback = world.back_to_us(world.fc.authenticate(login.location))
-    assert world.finish(callback) == RESULT + "refuse.html?motif=bloque"
+    assert world.finish(callback) == RESULT + "refuse?motif=bloque"
     assert world.emails() == []
 
 
@@ -509,7 +509,7 @@ def test_given_the_link_quota_is_used_up_when_called_back_then_refused_and_nothi
         ExpressionAttributeValues={":r": recent, ":v": {"N": "5"}},
     )
     callback = world.back_to_us(world.fc.authenticate(login.location))
-    assert world.finish(callback) == RESULT + "refuse.html?motif=quota"
+    assert world.finish(callback) == RESULT + "refuse?motif=quota"
     assert world.emails() == []
     assert "quota_exceeded" in [r["outcome"] for r in world.audit(elector)]
 
@@ -519,7 +519,7 @@ def test_given_the_link_quota_is_used_up_when_login_starts_then_refused_before_f
 ) -> None:
     now = time.time()
     elector = world.add_elector("jean-pierre", recent_links={f"l{i}": now - 60 * i for i in range(5)})
-    assert world.start(elector).location == RESULT + "refuse.html?motif=quota"
+    assert world.start(elector).location == RESULT + "refuse?motif=quota"
     assert world.fc.counters.token == 0
     assert world.emails() == []
 
@@ -529,8 +529,8 @@ def test_given_the_quota_when_reached_through_franceconnect_then_the_sixth_reque
 ) -> None:
     elector = world.add_elector("jean-pierre")
     for _ in range(5):
-        assert world.journey(elector).result.startswith(RESULT + "envoye.html")
-    assert world.start(elector).location == RESULT + "refuse.html?motif=quota"
+        assert world.journey(elector).result.startswith(RESULT + "envoye")
+    assert world.start(elector).location == RESULT + "refuse?motif=quota"
     assert len(world.emails()) == 10
 
 
@@ -541,7 +541,7 @@ def test_given_the_election_is_closed_when_login_starts_then_refused(
     monkeypatch.setenv("ELECTION_CLOSES_AT", "2020-01-08T18:00:00")
     wiring.reset()
     elector = world.add_elector("jean-pierre")
-    assert world.start(elector).location == RESULT + "refuse.html?motif=hors-periode"
+    assert world.start(elector).location == RESULT + "refuse?motif=hors-periode"
     assert world.fc.counters.token == 0
 
 
@@ -555,7 +555,7 @@ def test_given_the_election_closes_during_franceconnect_when_called_back_then_no
     login = world.start(elector)
     callback_url = world.fc.authenticate(login.location)
     world.stack.clock.value = closes + 1
-    assert world.finish(world.back_to_us(callback_url)) == RESULT + "refuse.html?motif=hors-periode"
+    assert world.finish(world.back_to_us(callback_url)) == RESULT + "refuse?motif=hors-periode"
     assert world.emails() == []
 
 
@@ -600,11 +600,11 @@ def test_given_a_franceconnect_journey_when_done_then_no_identity_or_email_in_ta
 def test_given_a_forged_logout_state_when_returning_then_no_success_page(world: World) -> None:
     elector = world.add_elector("jean-pierre")
     journey = world.journey(elector, identity="paul")  # a genuine state says "mismatch"
-    assert journey.result == RESULT + "identite-non-reconnue.html"
+    assert journey.result == RESULT + "identite-non-reconnue"
     assert world.call("/api/fc/logout-return", "state=eyJyIjoic2VudCJ9.AAAA").location == (
-        RESULT + "refuse.html?motif=session-expiree"
+        RESULT + "refuse?motif=session-expiree"
     )
-    assert world.call("/api/fc/logout-return", "").location == RESULT + "refuse.html?motif=session-expiree"
+    assert world.call("/api/fc/logout-return", "").location == RESULT + "refuse?motif=session-expiree"
 
 
 # -- RFC 9207, dead provider, faults: always a French page --------------------------------------------

@@ -83,7 +83,9 @@ class FakeLinks:
             # The quota slot stays taken: messages may already have gone out.
             self.items.pop(link.link_id, None)
 
-    def redeem(self, link: LinkRecord, new_vote_code_hash: str, now: float) -> bool:
+    def redeem(
+        self, link: LinkRecord, new_vote_code_hash: str, now: float, *, sealed_code: str, shown_until: float
+    ) -> bool:
         with self.electors.mutex:
             stored = self.items.get(link.link_id)
             elector = self.electors.items[link.elector_id]
@@ -91,7 +93,9 @@ class FakeLinks:
                 return False
             if elector.link_generation != link.generation:
                 return False
-            self.items[link.link_id] = replace(stored, used_at=now)
+            self.items[link.link_id] = replace(
+                stored, used_at=now, sealed_code=sealed_code, shown_until=shown_until
+            )
             self.electors.items[link.elector_id] = replace(
                 elector,
                 vote_code_hash=new_vote_code_hash,

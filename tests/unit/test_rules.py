@@ -77,13 +77,52 @@ def test_vote_codes_follow_the_alphabet_and_classes(seed: int) -> None:
     code = codes.generate_vote_code(Seeded())
     assert len(code) == 12
     assert set(code) <= set(codes.ALPHABET)
-    assert not set(code) & set("0Oo1lI")
+    assert not set(code) & LOOK_ALIKES
+    assert all(ch.swapcase() == ch or ch.swapcase() not in codes.ALPHABET for ch in code if ch in SAME_SHAPE)
     assert all(set(code) & set(cls) for cls in codes.CLASSES)
     assert code.isascii()
 
 
+# Characters typed without AltGr: the unshifted and shifted layers of French AZERTY and US QWERTY.
+AZERTY = set("²&é\"'(-è_çà)=azertyuiop^$qsdfghjklmù*<wxcvbn,;:!") | set(
+    "1234567890°+AZERTYUIOP¨£QSDFGHJKLM%µ>WXCVBN?./§"
+)
+QWERTY = set("`1234567890-=qwertyuiop[]\\asdfghjkl;'zxcvbnm,./") | set(
+    '~!@#$%^&*()_+QWERTYUIOP{}|ASDFGHJKL:"ZXCVBNM<>?'
+)
+# Letters whose capital and small forms look alike when written by hand.
+SAME_SHAPE = set("cCkKpPsSuUvVwWxXzZ")
+LOOK_ALIKES = set("0Oo1lI")
+
+
 def test_the_alphabet_is_typable_without_altgr() -> None:
     assert set(codes.SPECIALS) == set("!$*%?+=")
+    assert set(codes.ALPHABET) <= AZERTY & QWERTY
+
+
+def test_the_alphabet_keeps_one_case_of_each_letter_that_looks_the_same_written() -> None:
+    kept = set(codes.ALPHABET) & SAME_SHAPE
+    assert {ch.lower() for ch in kept} == {ch.lower() for ch in SAME_SHAPE}  # one case of each ...
+    assert all(ch.swapcase() not in kept for ch in kept)  # ... never both
+    assert not set(codes.ALPHABET) & LOOK_ALIKES
+    assert len(set(codes.ALPHABET)) == len(codes.ALPHABET) == 54
+
+
+def test_twelve_characters_keep_more_than_64_bits_of_entropy() -> None:
+    # Every class present: 54**12 codes less those missing a class (inclusion-exclusion).
+    assert codes.code_count(2, ("ab", "c")) == 4  # ac, bc, ca, cb, counted by hand
+    assert codes.code_count(3, ("a", "b", "c")) == 6  # the permutations
+    assert 68.4 < codes.entropy_bits() < 68.5
+    assert codes.entropy_bits() >= 64
+
+
+@given(st.text(alphabet=codes.ALPHABET, min_size=12, max_size=12))
+def test_any_code_of_the_alphabet_reads_the_same_whatever_the_case_it_is_copied_in(code: str) -> None:
+    # Copied by hand in the wrong case, a same-shape letter still maps back to exactly one symbol.
+    for ch in code:
+        if ch.lower() in {s.lower() for s in SAME_SHAPE}:
+            candidates = {ch.lower(), ch.upper()} & set(codes.ALPHABET)
+            assert candidates == {ch}
 
 
 def test_system_random_codes_differ() -> None:
@@ -153,3 +192,11 @@ def test_token_shape() -> None:
     assert (
         not is_token_shaped(token[:-1]) and not is_token_shaped(token + "A") and not is_token_shaped("=" * 43)
     )
+
+
+def test_given_a_landline_then_the_message_names_every_mobile_format_the_service_accepts() -> None:
+    with pytest.raises(DestinationError) as refused:
+        normalise_mobile("01 23 45 67 89")
+    assert refused.value.code == "PHONE_NOT_MOBILE"
+    for prefix in ("06", "07", "+590", "+596", "+594", "+262", "+508", "+687", "+689", "+681"):
+        assert prefix in refused.value.message

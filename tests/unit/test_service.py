@@ -6,9 +6,11 @@ from dataclasses import replace
 
 import pytest
 
+from reassort.domain.display import open_code
 from reassort.domain.errors import (
     AccountLocked,
     ChallengeNotSet,
+    DisplayOver,
     ElectionClosed,
     InvalidFields,
     LinkInvalid,
@@ -18,9 +20,9 @@ from reassort.domain.errors import (
     WrongCredentials,
 )
 from reassort.domain.hashing import Argon2Profile, SecretHasher
-from reassort.domain.model import Channel, ElectorRecord, Method
+from reassort.domain.model import Channel, ElectorRecord, LinkCheck, Method, NewVoteCode
 from reassort.domain.normalise import normalise_answer
-from reassort.domain.service import ReassortService, Rules, link_digest
+from reassort.domain.service import ReassortService, Rules, encode_token, link_digest
 from tests.support.fakes import (
     CountingRandom,
     FakeAudit,
@@ -169,12 +171,84 @@ def test_given_a_link_when_redeemed_then_old_code_replaced_and_link_spent() -> N
     world.request()
     token = world.last_token()
 
-    assert world.service.check_link(token, "r2") == 120
+    assert world.service.check_link(token, "r2") == LinkCheck(display_seconds=120, redeemed=False)
     code = world.service.redeem_link(token, "r3").vote_code
     stored = world.electors.items["E1"].vote_code_hash
     assert world.hasher.verify(stored, code) and not world.hasher.verify(stored, "OLD")
-    with pytest.raises(LinkInvalid):
+    world.clock.value += 120
+    with pytest.raises(DisplayOver):
         world.service.redeem_link(token, "r4")
+    assert world.electors.items["E1"].vote_code_hash == stored
+
+
+def test_given_a_redeemed_link_when_used_again_within_the_window_then_the_same_code_shows_with_the_time_left() -> (
+    None
+):
+    world = World()
+    world.request()
+    token = world.last_token()
+    first = world.service.redeem_link(token, "r1")
+    stored = world.electors.items["E1"].vote_code_hash
+    world.clock.value += 45.5
+
+    assert world.service.check_link(token, "r2") == LinkCheck(display_seconds=75, redeemed=True)
+    again = world.service.redeem_link(token, "r3")
+    assert again == NewVoteCode(vote_code=first.vote_code, display_seconds=75, shown_before=True)
+    assert world.electors.items["E1"].vote_code_hash == stored  # no second code
+    assert ("redeem", "shown_again") in world.audit.outcomes()
+
+    world.clock.value += 74.5  # the last instant of the window is over
+    for call in (world.service.check_link, world.service.redeem_link):
+        with pytest.raises(DisplayOver):
+            call(token, "r4")  # type: ignore[operator]
+
+
+def test_given_a_redeemed_link_then_what_is_kept_reveals_the_code_to_no_one_without_the_token() -> None:
+    world = World()
+    world.request()
+    token = world.last_token()
+    code = world.service.redeem_link(token, "r1").vote_code
+    (link,) = world.links.items.values()
+
+    assert link.sealed_code and code not in link.sealed_code and token not in repr(link)
+    assert link.shown_until == world.clock.value + 120
+    assert open_code(link.sealed_code, token, link.link_id) == code
+    other = encode_token(b"x" * 32)
+    assert open_code(link.sealed_code, other, link.link_id) is None
+    assert open_code(link.sealed_code, token, "another-link") is None
+    assert open_code("not base64!", token, link.link_id) is None
+
+
+def test_given_a_redeemed_link_when_another_link_replaced_its_code_then_it_no_longer_shows_it() -> None:
+    world = World()
+    world.request()
+    first = world.last_token()
+    world.service.redeem_link(first, "r1")
+    world.request(channel=Channel.SMS, destination="0612345678")
+    world.service.redeem_link(world.last_token(), "r2")
+
+    with pytest.raises(LinkInvalid):
+        world.service.redeem_link(first, "r3")
+
+
+def test_given_two_calls_for_one_link_when_the_other_commits_first_then_both_show_the_same_code() -> None:
+    world = World()
+    world.request()
+    token = world.last_token()
+    original = world.links.redeem
+    first: list[str] = []
+
+    def concurrent_first(*args: object, **kwargs: object) -> bool:
+        # The other call (a retry of a lost answer) commits between our read and our write.
+        world.links.redeem = original  # type: ignore[method-assign]
+        first.append(world.service.redeem_link(token, "r1").vote_code)
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    world.links.redeem = concurrent_first  # type: ignore[method-assign]
+    again = world.service.redeem_link(token, "r2")
+    assert again.vote_code == first[0] and again.shown_before
+    assert world.hasher.verify(world.electors.items["E1"].vote_code_hash, first[0])
+    assert ("redeem", "lost_race") not in world.audit.outcomes()
 
 
 def test_given_an_expired_link_then_it_is_invalid_even_if_still_stored() -> None:
@@ -325,3 +399,13 @@ def test_an_elector_without_a_question_is_sent_to_franceconnect() -> None:
     world.electors.items["E2"] = ElectorRecord("E2", "X", "x@education.gouv.fr", None, None, None, None, None)
     with pytest.raises(ChallengeNotSet):
         world.service.get_challenge("E2")
+
+
+def test_given_the_roll_holds_a_civil_identity_or_not_then_the_challenge_says_whether_franceconnect_can_work() -> (
+    None
+):
+    world = World()
+    assert world.service.get_challenge("E1").franceconnect is False
+    elector = world.electors.items["E1"]
+    world.electors.items["E1"] = replace(elector, identity_digest="d" * 64)
+    assert world.service.get_challenge("E1").franceconnect is True

@@ -6,6 +6,7 @@ Every state change that must be atomic is one conditional write or one TransactW
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -207,6 +208,8 @@ class DynamoLinkStore:
             created_at=_num(item, "created_at") or 0.0,
             expires_at=_num(item, "expires_at") or 0.0,
             used_at=_num(item, "used_at"),
+            sealed_code=_str(item, "sealed_code"),
+            shown_until=_num(item, "shown_until"),
         )
 
     def issue(
@@ -276,7 +279,9 @@ class DynamoLinkStore:
             # The token was never delivered, so a leftover item cannot be used by anyone.
             log.warning("link revocation failed", extra={"elector_id": link.elector_id})
 
-    def redeem(self, link: LinkRecord, new_vote_code_hash: str, now: float) -> bool:
+    def redeem(
+        self, link: LinkRecord, new_vote_code_hash: str, now: float, *, sealed_code: str, shown_until: float
+    ) -> bool:
         try:
             self.client.transact_write_items(
                 TransactItems=[
@@ -284,12 +289,22 @@ class DynamoLinkStore:
                         "Update": {
                             "TableName": self.table,
                             "Key": {"link_id": _s(link.link_id)},
-                            "UpdateExpression": "SET used_at = :now",
+                            # The sealed code lives until the end of the display window: the
+                            # service checks shown_until, the TTL only cleans up.
+                            "UpdateExpression": (
+                                "SET used_at = :now, sealed_code = :sealed, shown_until = :until, #ttl = :ttl"
+                            ),
                             "ConditionExpression": (
                                 "attribute_exists(link_id) AND attribute_not_exists(used_at) "
                                 "AND expires_at > :now"
                             ),
-                            "ExpressionAttributeValues": {":now": _n(int(now))},
+                            "ExpressionAttributeNames": {"#ttl": "ttl"},
+                            "ExpressionAttributeValues": {
+                                ":now": _n(int(now)),
+                                ":sealed": _s(sealed_code),
+                                ":until": _n(shown_until),
+                                ":ttl": _n(math.ceil(shown_until)),
+                            },
                         }
                     },
                     {

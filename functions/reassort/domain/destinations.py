@@ -76,7 +76,9 @@ def normalise_mobile(raw: str) -> str:
         )
     if not _is_mobile(number):
         raise DestinationError(
-            "PHONE_NOT_MOBILE", "Ce numéro n'est pas un numéro de portable : saisissez un 06 ou un 07."
+            "PHONE_NOT_MOBILE",
+            "Ce numéro n'est pas un numéro de portable : saisissez un numéro de mobile de France "
+            "métropolitaine (06 ou 07) ou d'outre-mer (+590, +596, +594, +262, +508, +687, +689 ou +681).",
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

@@ -186,6 +186,18 @@ class LinkInvalid(ReassortError):
     )
 
 
+class DisplayOver(ReassortError):
+    """The link was redeemed and its display window is over: the new code is in force."""
+
+    code = "DISPLAY_OVER"
+    status = 410
+    default_message = (
+        "L'affichage est terminé, le nouveau code est en vigueur : c'est lui qui vous permettra de "
+        "voter. Il ne peut plus être affiché ; si vous ne l'avez pas noté, demandez un nouveau lien "
+        "depuis la page de saisie du code de vote."
+    )
+
+
 class SendFailed(ReassortError):
     code = "SEND_FAILED"
     status = 503
@@ -315,6 +327,7 @@ class ErrorCatalogue:
             QuotaExceeded,
             ElectionClosed,
             LinkInvalid,
+            DisplayOver,
             SendFailed,
             Unauthenticated,
             ElectorUnknown,

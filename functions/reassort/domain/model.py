@@ -52,6 +52,9 @@ class LinkRecord:
     created_at: float
     expires_at: float
     used_at: float | None = None
+    # Set by the redemption: the new code sealed for the token holder, readable until shown_until.
+    sealed_code: str | None = None
+    shown_until: float | None = None
 
     @property
     def short_id(self) -> str:
@@ -66,6 +69,8 @@ class Challenge:
     display_name: str
     question: str
     channels: tuple[Channel, ...]
+    # FranceConnect can prove who the elector is only when the roll holds their civil identity.
+    franceconnect: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,9 +81,16 @@ class IssuedLink:
 
 
 @dataclass(frozen=True)
+class LinkCheck:
+    display_seconds: int  # the display time, or what remains of it once redeemed
+    redeemed: bool
+
+
+@dataclass(frozen=True)
 class NewVoteCode:
     vote_code: str
-    display_seconds: int
+    display_seconds: int  # the time left on screen: the whole window, or what remains of it
+    shown_before: bool = False  # True when this link already showed this code
 
 
 @dataclass(frozen=True)

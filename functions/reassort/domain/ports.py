@@ -80,8 +80,11 @@ class LinkStore(Protocol):
         """Remove a link that could not be sent. Its quota entry stays: messages may have gone."""
         ...
 
-    def redeem(self, link: LinkRecord, new_vote_code_hash: str, now: float) -> bool:
-        """Atomically mark the link used, replace the vote-code hash and bump the generation.
+    def redeem(
+        self, link: LinkRecord, new_vote_code_hash: str, now: float, *, sealed_code: str, shown_until: float
+    ) -> bool:
+        """Atomically mark the link used, keep the sealed code on it until ``shown_until`` (also the
+        item's lifetime), replace the vote-code hash and bump the generation.
 
         Returns False when another redemption won or the link is no longer valid.
         """

@@ -74,7 +74,6 @@ export class FormErrors {
     for (const node of this.form.querySelectorAll("[data-error-for]")) node.remove();
     for (const node of this.form.querySelectorAll("[aria-invalid]")) {
       node.removeAttribute("aria-invalid");
-      node.classList.remove("fr-input--error");
       const describedBy = (node.getAttribute("aria-describedby") || "")
         .split(" ")
         .filter((id) => id && !id.endsWith("-error"));
@@ -135,7 +134,6 @@ export class FormErrors {
       }
     } else {
       group.classList.add("fr-input-group--error");
-      control.classList.add("fr-input--error");
       control.setAttribute("aria-invalid", "true");
       message.className = "fr-error-text";
       control.insertAdjacentElement("afterend", message);

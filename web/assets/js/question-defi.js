@@ -3,7 +3,6 @@ import { FormErrors, callApi, inputField, setBusy } from "/assets/js/api.js";
 
 const CONFIRMATION_KEY = "reassort.confirmation";
 
-const loading = document.getElementById("chargement");
 const loadError = document.getElementById("erreur-chargement");
 const content = document.getElementById("contenu-formulaire");
 const form = document.getElementById("formulaire-defi");
@@ -40,25 +39,49 @@ function resolveField(name) {
   return inputField(name);
 }
 
+// An empty field is named in its message: the summary lists several of them.
+const REQUIRED_MESSAGES = {
+  answer: "Saisissez votre réponse secrète.",
+  identifier: "Saisissez votre NUMEN ou les 10 premiers chiffres de votre n°SS.",
+  channel: "Choisissez l'envoi par SMS ou par E-MAIL.",
+  destination: {
+    sms: "Saisissez votre numéro de téléphone portable.",
+    email: "Saisissez votre adresse mail personnelle.",
+  },
+};
+const EMPTY_CODES = new Set(["MISSING", "STRING_TOO_SHORT", "REQUIRED"]);
+
+function namedRequired(error) {
+  if (!error.fields) return error;
+  const channel = selectedChannel();
+  const fields = error.fields.map((field) => {
+    let message = EMPTY_CODES.has(field.code) ? REQUIRED_MESSAGES[field.name] : null;
+    if (message && typeof message === "object") message = channel ? message[channel] : null;
+    return message ? { ...field, message } : field;
+  });
+  return { ...error, fields };
+}
+
 const errors = new FormErrors(form, document.getElementById("error-summary"), resolveField);
 
 async function load() {
   const result = await callApi("GET", "/api/reassort/challenge");
-  loading.hidden = true;
+  const question = document.getElementById("question");
+  question.removeAttribute("aria-busy");
   if (!result.ok) {
+    content.hidden = true;
     loadError.querySelector("[data-load-message]").textContent = result.error.message;
     loadError.hidden = false;
     loadError.focus();
     return;
   }
-  document.getElementById("question").textContent = result.data.question;
+  question.textContent = result.data.question;
   const channels = result.data.channels || ["sms", "email"];
   for (const name of Object.keys(groups)) {
     if (!channels.includes(name)) {
       document.getElementById(`channel-${name}`).closest(".fr-fieldset__element").hidden = true;
     }
   }
-  content.hidden = false;
 }
 
 async function send(event) {
@@ -78,7 +101,7 @@ async function send(event) {
     window.location.assign("/reassort/demande-envoyee");
     return;
   }
-  errors.show(result.error);
+  errors.show(namedRequired(result.error));
 }
 
 for (const radio of form.querySelectorAll('input[name="channel"]')) {

@@ -1,6 +1,8 @@
 // Result pages of the FranceConnect path: show the masked destination (URL fragment) or the
 // reason of a refusal (query parameter "motif"). Only predefined texts are shown.
 
+const NO_RETRY = new Set(["sans-identite", "adresse-absente"]);
+
 function showMaskedDestination() {
   const target = document.getElementById("fc-destination");
   const sentence = document.getElementById("fc-destination-sentence");
@@ -24,6 +26,9 @@ function showRefusalReason() {
   const chosen = Array.from(reasons).find((node) => node.dataset.motif === motif);
   if (!chosen) return;
   for (const node of reasons) node.hidden = node !== chosen;
+  // Another FranceConnect login cannot change these: only the question Défi is offered.
+  const retry = document.getElementById("reessayer-franceconnect");
+  if (retry && NO_RETRY.has(motif)) retry.hidden = true;
 }
 
 showMaskedDestination();
