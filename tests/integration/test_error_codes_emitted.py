@@ -62,9 +62,15 @@ def _closed(stack: Stack, marie: Elector, monkeypatch: pytest.MonkeyPatch) -> Re
 
 
 def _link_invalid(stack: Stack, marie: Elector, _: pytest.MonkeyPatch) -> Reply:
+    reply = stack.redeem("A" * 43)  # well shaped, never issued
+    return reply.status, reply.body
+
+
+def _display_over(stack: Stack, marie: Elector, _: pytest.MonkeyPatch) -> Reply:
     stack.challenge(marie)
     token = token_in(stack.emails()[-1]["body"])
-    stack.redeem(token)
+    assert stack.redeem(token).status == 200
+    stack.clock.value += 121  # past the 120 s display window
     reply = stack.redeem(token)
     return reply.status, reply.body
 
@@ -107,6 +113,19 @@ def _outage(stack: Stack, _: Elector, __: pytest.MonkeyPatch) -> Reply:
     return reply.status, reply.body
 
 
+def _attempts_in_progress(stack: Stack, marie: Elector, _: pytest.MonkeyPatch) -> Reply:
+    from reassort.config import get_settings
+
+    # Every attempt taken by requests still being checked, and no lock yet.
+    stack.dynamodb.update_item(
+        TableName=get_settings().electors_table,
+        Key={"elector_id": {"S": marie.elector_id}},
+        UpdateExpression="SET failed_attempts = :five",
+        ExpressionAttributeValues={":five": {"N": "5"}},
+    )
+    return _challenge(stack, marie)
+
+
 def _raw(target: tuple[str, str], body: bytes, headers: dict[str, str], method: str = "POST") -> Scenario:
     def scenario(stack: Stack, marie: Elector, _: pytest.MonkeyPatch) -> Reply:
         status, _headers, reply = send(
@@ -122,9 +141,11 @@ ERRORS: dict[str, Scenario] = {
     "PROFESSIONAL_ADDRESS_REFUSED": lambda s, m, _: _challenge(s, m, destination=m.pro_email),
     "WRONG_CREDENTIALS": _wrong,
     "ACCOUNT_LOCKED": _locked,
+    "ATTEMPTS_IN_PROGRESS": _attempts_in_progress,
     "QUOTA_EXCEEDED": _quota,
     "ELECTION_CLOSED": _closed,
     "LINK_INVALID": _link_invalid,
+    "DISPLAY_OVER": _display_over,
     "SEND_FAILED": _send_failed,
     "UNAUTHENTICATED": _unauthenticated,
     "ELECTOR_UNKNOWN": _unknown,
