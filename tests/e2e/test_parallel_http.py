@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -68,7 +69,7 @@ def at_once(calls: list[Callable[[], requests.Response]]) -> list[requests.Respo
 
 
 def links_to(stack: Stack, address: str) -> list[str]:
-    messages = stack.get_json(f"/local/outbox.json?to={address}")["messages"]
+    messages = stack.get_json(f"/local/outbox.json?to={quote(address)}")["messages"]
     return [token_in(m["body"]) for m in messages if "Procéder" in m.get("subject", "")]
 
 
@@ -130,7 +131,7 @@ def test_given_twenty_parallel_wrong_answers_over_http_then_five_evaluated_and_o
         # Four evaluated failures answer with the attempts left; the fifth locks.
         assert sorted(wrong) == [1, 2, 3, 4], codes
         assert set(codes) <= {"WRONG_CREDENTIALS", "ACCOUNT_LOCKED", "ATTEMPTS_IN_PROGRESS"}, codes
-        alerts = stack.get_json(f"/local/outbox.json?to={elector['pro_email']}")["messages"]
+        alerts = stack.get_json(f"/local/outbox.json?to={quote(elector['pro_email'])}")["messages"]
         assert len(alerts) == 1, [m.get("subject") for m in alerts]
         locked = session.post(stack.url("/api/reassort/challenge"), json=challenge_body(elector), timeout=30)
         assert locked.json()["code"] == "ACCOUNT_LOCKED"

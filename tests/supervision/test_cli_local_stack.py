@@ -67,9 +67,7 @@ def test_given_a_sealed_local_stack_when_a_page_then_a_function_file_changes_the
 
     page = release / "web" / "reassort" / "code-vote.html"
     original = page.read_bytes()
-    page.write_bytes(
-        original.replace(b"</body>", b"<script src='https://evil.example/x.js'></script></body>")
-    )
+    page.write_bytes(original + b"\n<script src='https://evil.example/x.js'></script>\n")
     code, out = _run(seal_cli.main, verify, capsys)
     assert code == 1
     assert "modifié : pages/reassort/code-vote.html" in out and out.count("modifié") == 1

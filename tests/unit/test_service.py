@@ -353,7 +353,7 @@ def test_window_is_enforced_on_every_use_case() -> None:
         with pytest.raises(ElectionClosed):
             call(token, "r")  # type: ignore[operator]
     world.clock.value = 1_796_000_200.0 + 1799
-    assert world.service.check_link(token, "r") == 120
+    assert world.service.check_link(token, "r").display_seconds == 120
 
 
 def test_professional_domain_refused_on_the_shared_issue_path() -> None:
