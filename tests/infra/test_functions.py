@@ -118,3 +118,18 @@ def test_given_each_function_then_it_logs_to_its_own_group_with_a_retention(prod
         group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
         assert groups[group_id]["Properties"]["LogGroupName"] == f"/aws/lambda/{name}"
         assert groups[group_id]["Properties"]["RetentionInDays"] == 400
+
+
+def test_given_each_stage_then_every_function_environment_passes_the_settings_checks(
+    synthesized: dict[str, SynthesizedStage],
+) -> None:
+    from reassort.config import Settings
+
+    for name, stage in synthesized.items():
+        for props in service_functions(stage).values():
+            env = props["Environment"]["Variables"]
+            # References (tables, secret) resolve to names at deploy time.
+            settings = Settings.from_env({k: v if isinstance(v, str) else "resolved" for k, v in env.items()})
+            assert settings.stage == name
+            assert settings.fc_issuer and settings.fc_issuer.startswith("https://")
+            assert settings.fc_redirect_uri == f"{stage.stage.config.public_base_url}/api/fc/callback"

@@ -8,12 +8,13 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from .. import deadline
@@ -36,22 +37,38 @@ _TTL_GRACE_SECONDS = 86400
 _TRANSACTION_LIMIT = 100
 
 
-def _s(value: str) -> dict[str, Any]:
-    return {"S": value}
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
 
 
-def _n(value: float | int) -> dict[str, Any]:
-    return {"N": str(int(value)) if float(value).is_integer() else repr(float(value))}
+def _number(value: float) -> int | Decimal:
+    """A number as it is stored: a whole one as an integer, another one as its shortest decimal
+    form (boto3 refuses floats, which do not all have an exact decimal form)."""
+    return int(value) if float(value).is_integer() else Decimal(repr(float(value)))
 
 
-def _num(item: dict[str, Any], name: str) -> float | None:
-    raw = item.get(name)
-    return float(Decimal(raw["N"])) if raw else None
+def to_attributes(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain values (str, int, Decimal, dict, list) to DynamoDB's typed attribute values."""
+    return {name: _serializer.serialize(value) for name, value in values.items()}
 
 
-def _str(item: dict[str, Any], name: str) -> str | None:
-    raw = item.get(name)
-    return raw["S"] if raw else None
+def from_attributes(item: Mapping[str, Any]) -> dict[str, Any]:
+    """DynamoDB's typed attribute values to plain values (every number comes back as a Decimal)."""
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def _float(values: Mapping[str, Any], name: str) -> float | None:
+    value = values.get(name)
+    return None if value is None else float(value)
+
+
+def _int(values: Mapping[str, Any], name: str) -> int:
+    return int(values.get(name) or 0)
+
+
+def _optional_str(values: Mapping[str, Any], name: str) -> str | None:
+    value = values.get(name)
+    return None if value is None else str(value)
 
 
 def _is_conditional_failure(exc: ClientError) -> bool:
@@ -80,7 +97,7 @@ class DynamoElectorStore:
 
     def get(self, elector_id: str) -> ElectorRecord | None:
         item = self.client.get_item(
-            TableName=self.table, Key={"elector_id": _s(elector_id)}, ConsistentRead=True
+            TableName=self.table, Key=to_attributes({"elector_id": elector_id}), ConsistentRead=True
         ).get("Item")
         return elector_from_item(item) if item else None
 
@@ -88,7 +105,7 @@ class DynamoElectorStore:
         try:
             item = self.client.update_item(
                 TableName=self.table,
-                Key={"elector_id": _s(elector_id)},
+                Key=to_attributes({"elector_id": elector_id}),
                 UpdateExpression=(
                     "SET failed_attempts = if_not_exists(failed_attempts, :zero) + :one, updated_at = :now"
                 ),
@@ -98,12 +115,9 @@ class DynamoElectorStore:
                     "AND (attribute_not_exists(failed_attempts) OR failed_attempts < :max) "
                     "AND (attribute_not_exists(locked_until) OR locked_until <= :now)"
                 ),
-                ExpressionAttributeValues={
-                    ":zero": _n(0),
-                    ":one": _n(1),
-                    ":max": _n(max_attempts),
-                    ":now": _n(int(now)),
-                },
+                ExpressionAttributeValues=to_attributes(
+                    {":zero": 0, ":one": 1, ":max": max_attempts, ":now": int(now)}
+                ),
                 # Only what was updated: IAM limits this function to its own attributes.
                 ReturnValues="UPDATED_NEW",
             )["Attributes"]
@@ -111,25 +125,22 @@ class DynamoElectorStore:
             if _is_conditional_failure(exc):
                 return None
             raise
-        return int(_num(item, "failed_attempts") or 0)
+        return _int(from_attributes(item), "failed_attempts")
 
     def lock(self, elector_id: str, now: float, until: float, max_attempts: int) -> bool:
         try:
             self.client.update_item(
                 TableName=self.table,
-                Key={"elector_id": _s(elector_id)},
+                Key=to_attributes({"elector_id": elector_id}),
                 UpdateExpression="SET locked_until = :until, failed_attempts = :zero, updated_at = :now",
                 # Only the request that used the last attempt locks, and never over a running
                 # lock: the alert e-mail goes out once.
                 ConditionExpression=(
                     "failed_attempts >= :max AND (attribute_not_exists(locked_until) OR locked_until <= :now)"
                 ),
-                ExpressionAttributeValues={
-                    ":until": _n(int(until)),
-                    ":zero": _n(0),
-                    ":max": _n(max_attempts),
-                    ":now": _n(int(now)),
-                },
+                ExpressionAttributeValues=to_attributes(
+                    {":until": int(until), ":zero": 0, ":max": max_attempts, ":now": int(now)}
+                ),
             )
         except ClientError as exc:
             if _is_conditional_failure(exc):
@@ -140,18 +151,18 @@ class DynamoElectorStore:
     def record_lock_alerts(self, elector_id: str, sent_at: tuple[float, ...]) -> None:
         self.client.update_item(
             TableName=self.table,
-            Key={"elector_id": _s(elector_id)},
+            Key=to_attributes({"elector_id": elector_id}),
             UpdateExpression="SET lock_alerts = :alerts",
             ConditionExpression="attribute_exists(elector_id)",
-            ExpressionAttributeValues={":alerts": {"L": [_n(int(t)) for t in sent_at]}},
+            ExpressionAttributeValues=to_attributes({":alerts": [int(t) for t in sent_at]}),
         )
 
     def reset_failures(self, elector_id: str) -> None:
         self.client.update_item(
             TableName=self.table,
-            Key={"elector_id": _s(elector_id)},
+            Key=to_attributes({"elector_id": elector_id}),
             UpdateExpression="SET failed_attempts = :zero",
-            ExpressionAttributeValues={":zero": _n(0)},
+            ExpressionAttributeValues=to_attributes({":zero": 0}),
         )
 
     def update_secret_hashes(self, elector_id: str, hashes: dict[str, str]) -> None:
@@ -160,30 +171,94 @@ class DynamoElectorStore:
             raise ValueError("only answer, NUMEN and NIR hashes are rehashed here")
         self.client.update_item(
             TableName=self.table,
-            Key={"elector_id": _s(elector_id)},
+            Key=to_attributes({"elector_id": elector_id}),
             UpdateExpression="SET " + ", ".join(f"{k} = :{k}" for k in hashes),
-            ExpressionAttributeValues={f":{k}": _s(v) for k, v in hashes.items()},
+            ExpressionAttributeValues=to_attributes({f":{k}": v for k, v in hashes.items()}),
         )
 
 
-def elector_from_item(item: dict[str, Any]) -> ElectorRecord:
-    recent = item.get("recent_links", {}).get("M", {})
+def elector_from_item(item: Mapping[str, Any]) -> ElectorRecord:
+    values = from_attributes(item)
     return ElectorRecord(
-        elector_id=item["elector_id"]["S"],
-        display_name=_str(item, "display_name") or "",
-        pro_email=_str(item, "pro_email") or "",
-        question=_str(item, "question"),
-        answer_hash=_str(item, "answer_hash"),
-        numen_hash=_str(item, "numen_hash"),
-        nir_hash=_str(item, "nir_hash"),
-        vote_code_hash=_str(item, "vote_code_hash"),
-        identity_digest=_str(item, "identity_digest"),
-        failed_attempts=int(_num(item, "failed_attempts") or 0),
-        locked_until=_num(item, "locked_until"),
-        link_generation=int(_num(item, "link_generation") or 0),
-        recent_links={k: float(Decimal(v["N"])) for k, v in recent.items()},
-        quota_version=int(_num(item, "quota_version") or 0),
-        lock_alerts=tuple(float(Decimal(v["N"])) for v in item.get("lock_alerts", {}).get("L", [])),
+        elector_id=str(values["elector_id"]),
+        display_name=_optional_str(values, "display_name") or "",
+        pro_email=_optional_str(values, "pro_email") or "",
+        question=_optional_str(values, "question"),
+        answer_hash=_optional_str(values, "answer_hash"),
+        numen_hash=_optional_str(values, "numen_hash"),
+        nir_hash=_optional_str(values, "nir_hash"),
+        vote_code_hash=_optional_str(values, "vote_code_hash"),
+        identity_digest=_optional_str(values, "identity_digest"),
+        failed_attempts=_int(values, "failed_attempts"),
+        locked_until=_float(values, "locked_until"),
+        link_generation=_int(values, "link_generation"),
+        recent_links={k: float(v) for k, v in (values.get("recent_links") or {}).items()},
+        quota_version=_int(values, "quota_version"),
+        lock_alerts=tuple(float(t) for t in values.get("lock_alerts") or ()),
+    )
+
+
+def elector_to_item(record: ElectorRecord) -> dict[str, Any]:
+    """The item an elector record is read from by `elector_from_item`: absent values are left out,
+    numbers are N, `recent_links` a map of N and `lock_alerts` a list of N."""
+    values: dict[str, Any] = {
+        name: getattr(record, name)
+        for name in (
+            "elector_id",
+            "display_name",
+            "pro_email",
+            "question",
+            "answer_hash",
+            "numen_hash",
+            "nir_hash",
+            "vote_code_hash",
+            "identity_digest",
+        )
+        if getattr(record, name) is not None
+    }
+    values.update(
+        failed_attempts=record.failed_attempts,
+        link_generation=record.link_generation,
+        recent_links={k: _number(v) for k, v in record.recent_links.items()},
+        quota_version=record.quota_version,
+    )
+    if record.locked_until is not None:
+        values["locked_until"] = _number(record.locked_until)
+    if record.lock_alerts:
+        values["lock_alerts"] = [_number(t) for t in record.lock_alerts]
+    return to_attributes(values)
+
+
+def link_from_item(item: Mapping[str, Any]) -> LinkRecord:
+    values = from_attributes(item)
+    return LinkRecord(
+        link_id=str(values["link_id"]),
+        elector_id=str(values["elector_id"]),
+        generation=_int(values, "generation"),
+        channel=Channel(values["channel"]),
+        method=Method(values["method"]),
+        created_at=_float(values, "created_at") or 0.0,
+        expires_at=_float(values, "expires_at") or 0.0,
+        used_at=_float(values, "used_at"),
+        sealed_code=_optional_str(values, "sealed_code"),
+        shown_until=_float(values, "shown_until"),
+    )
+
+
+def link_to_item(link: LinkRecord) -> dict[str, Any]:
+    """The item of a link as issued, times in whole seconds; the redemption sets used_at,
+    sealed_code and shown_until on it later."""
+    return to_attributes(
+        {
+            "link_id": link.link_id,
+            "elector_id": link.elector_id,
+            "generation": link.generation,
+            "channel": link.channel.value,
+            "method": link.method.value,
+            "created_at": int(link.created_at),
+            "expires_at": int(link.expires_at),
+            "ttl": int(link.expires_at) + _TTL_GRACE_SECONDS,
+        }
     )
 
 
@@ -195,22 +270,9 @@ class DynamoLinkStore:
 
     def get(self, link_id: str) -> LinkRecord | None:
         item = self.client.get_item(
-            TableName=self.table, Key={"link_id": _s(link_id)}, ConsistentRead=True
+            TableName=self.table, Key=to_attributes({"link_id": link_id}), ConsistentRead=True
         ).get("Item")
-        if not item:
-            return None
-        return LinkRecord(
-            link_id=item["link_id"]["S"],
-            elector_id=item["elector_id"]["S"],
-            generation=int(_num(item, "generation") or 0),
-            channel=Channel(item["channel"]["S"]),
-            method=Method(item["method"]["S"]),
-            created_at=_num(item, "created_at") or 0.0,
-            expires_at=_num(item, "expires_at") or 0.0,
-            used_at=_num(item, "used_at"),
-            sealed_code=_str(item, "sealed_code"),
-            shown_until=_num(item, "shown_until"),
-        )
+        return link_from_item(item) if item else None
 
     def issue(
         self,
@@ -223,16 +285,7 @@ class DynamoLinkStore:
         # A stored link must be sent, or revoked if the send fails: never store one that the
         # request has no time left to do either for.
         deadline.require(deadline.LINK_ISSUE_RESERVE_SECONDS, "link issue")
-        item = {
-            "link_id": _s(link.link_id),
-            "elector_id": _s(link.elector_id),
-            "generation": _n(link.generation),
-            "channel": _s(link.channel.value),
-            "method": _s(link.method.value),
-            "created_at": _n(int(link.created_at)),
-            "expires_at": _n(int(link.expires_at)),
-            "ttl": _n(int(link.expires_at) + _TTL_GRACE_SECONDS),
-        }
+        item = link_to_item(link)
         # Every issue, revocation and redemption moves quota_version: an unchanged version means
         # the quota entries read and the link generation read are both still current.
         condition = _generation_condition(quota_version, "quota_version", ":version")
@@ -249,19 +302,21 @@ class DynamoLinkStore:
                     {
                         "Update": {
                             "TableName": self.electors_table,
-                            "Key": {"elector_id": _s(link.elector_id)},
+                            "Key": to_attributes({"elector_id": link.elector_id}),
                             "UpdateExpression": (
                                 "SET recent_links = :recent, quota_version = :next, updated_at = :now"
                                 + (", failed_attempts = :zero" if reset_failures else "")
                             ),
                             "ConditionExpression": condition,
-                            "ExpressionAttributeValues": {
-                                ":recent": {"M": {k: _n(int(v)) for k, v in recent_links.items()}},
-                                ":version": _n(quota_version),
-                                ":next": _n(quota_version + 1),
-                                ":now": _n(int(link.created_at)),
-                                **({":zero": _n(0)} if reset_failures else {}),
-                            },
+                            "ExpressionAttributeValues": to_attributes(
+                                {
+                                    ":recent": {k: int(v) for k, v in recent_links.items()},
+                                    ":version": quota_version,
+                                    ":next": quota_version + 1,
+                                    ":now": int(link.created_at),
+                                    **({":zero": 0} if reset_failures else {}),
+                                }
+                            ),
                         }
                     },
                 ]
@@ -274,7 +329,7 @@ class DynamoLinkStore:
     def revoke(self, link: LinkRecord) -> None:
         try:
             # The elector's quota slot stays taken: messages may already have gone out.
-            self.client.delete_item(TableName=self.table, Key={"link_id": _s(link.link_id)})
+            self.client.delete_item(TableName=self.table, Key=to_attributes({"link_id": link.link_id}))
         except ClientError:
             # The token was never delivered, so a leftover item cannot be used by anyone.
             log.warning("link revocation failed", extra={"elector_id": link.elector_id})
@@ -288,7 +343,7 @@ class DynamoLinkStore:
                     {
                         "Update": {
                             "TableName": self.table,
-                            "Key": {"link_id": _s(link.link_id)},
+                            "Key": to_attributes({"link_id": link.link_id}),
                             # The sealed code lives until the end of the display window: the
                             # service checks shown_until, the TTL only cleans up.
                             "UpdateExpression": (
@@ -299,18 +354,20 @@ class DynamoLinkStore:
                                 "AND expires_at > :now"
                             ),
                             "ExpressionAttributeNames": {"#ttl": "ttl"},
-                            "ExpressionAttributeValues": {
-                                ":now": _n(int(now)),
-                                ":sealed": _s(sealed_code),
-                                ":until": _n(shown_until),
-                                ":ttl": _n(math.ceil(shown_until)),
-                            },
+                            "ExpressionAttributeValues": to_attributes(
+                                {
+                                    ":now": int(now),
+                                    ":sealed": sealed_code,
+                                    ":until": _number(shown_until),
+                                    ":ttl": math.ceil(shown_until),
+                                }
+                            ),
                         }
                     },
                     {
                         "Update": {
                             "TableName": self.electors_table,
-                            "Key": {"elector_id": _s(link.elector_id)},
+                            "Key": to_attributes({"elector_id": link.elector_id}),
                             "UpdateExpression": (
                                 "SET vote_code_hash = :hash, link_generation = :next, "
                                 "code_changed_at = :now, updated_at = :now ADD quota_version :one"
@@ -318,13 +375,15 @@ class DynamoLinkStore:
                             "ConditionExpression": _generation_condition(
                                 link.generation, "link_generation", ":generation"
                             ),
-                            "ExpressionAttributeValues": {
-                                ":hash": _s(new_vote_code_hash),
-                                ":next": _n(link.generation + 1),
-                                ":one": _n(1),
-                                ":generation": _n(link.generation),
-                                ":now": _n(int(now)),
-                            },
+                            "ExpressionAttributeValues": to_attributes(
+                                {
+                                    ":hash": new_vote_code_hash,
+                                    ":next": link.generation + 1,
+                                    ":one": 1,
+                                    ":generation": link.generation,
+                                    ":now": int(now),
+                                }
+                            ),
                         }
                     },
                 ]
@@ -344,27 +403,30 @@ class DynamoFcStateStore:
     def save(self, state: FcState) -> None:
         self.client.put_item(
             TableName=self.table,
-            Item={
-                "state_id": _s(state.state_id),
-                "elector_id": _s(state.elector_id),
-                "nonce": _s(state.nonce),
-                "expires_at": _n(int(state.expires_at)),
-                "ttl": _n(int(state.expires_at) + _TTL_GRACE_SECONDS),
-            },
+            Item=to_attributes(
+                {
+                    "state_id": state.state_id,
+                    "elector_id": state.elector_id,
+                    "nonce": state.nonce,
+                    "expires_at": int(state.expires_at),
+                    "ttl": int(state.expires_at) + _TTL_GRACE_SECONDS,
+                }
+            ),
             ConditionExpression="attribute_not_exists(state_id)",
         )
 
     def take(self, state_id: str) -> FcState | None:
         item = self.client.delete_item(
-            TableName=self.table, Key={"state_id": _s(state_id)}, ReturnValues="ALL_OLD"
+            TableName=self.table, Key=to_attributes({"state_id": state_id}), ReturnValues="ALL_OLD"
         ).get("Attributes")
         if not item:
             return None
+        values = from_attributes(item)
         return FcState(
-            state_id=item["state_id"]["S"],
-            elector_id=item["elector_id"]["S"],
-            nonce=item["nonce"]["S"],
-            expires_at=_num(item, "expires_at") or 0.0,
+            state_id=str(values["state_id"]),
+            elector_id=str(values["elector_id"]),
+            nonce=str(values["nonce"]),
+            expires_at=_float(values, "expires_at") or 0.0,
         )
 
 
@@ -404,18 +466,18 @@ class DynamoAuditLog:
     def _item(self, event: AuditEvent) -> dict[str, Any]:
         at = datetime.fromtimestamp(event.at, UTC).isoformat(timespec="milliseconds")
         item: dict[str, Any] = {
-            "elector_id": _s(event.elector_id),
-            "event_key": _s(f"{at}#{event.request_id}#{event.event}#{event.outcome}"),
-            "event": _s(event.event),
-            "outcome": _s(event.outcome),
-            "request_id": _s(event.request_id),
-            "at": _n(int(event.at)),
-            "ttl": _n(int(event.at) + self.retention_seconds),
+            "elector_id": event.elector_id,
+            "event_key": f"{at}#{event.request_id}#{event.event}#{event.outcome}",
+            "event": event.event,
+            "outcome": event.outcome,
+            "request_id": event.request_id,
+            "at": int(event.at),
+            "ttl": int(event.at) + self.retention_seconds,
         }
         for name in ("channel", "method", "detail"):
             value = getattr(event, name)
             if value:
-                item[name] = _s(value)
+                item[name] = value
         return item
 
     def _write(self, items: list[dict[str, Any]]) -> None:
@@ -425,7 +487,7 @@ class DynamoAuditLog:
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": item,
+                    "Item": to_attributes(item),
                     "ConditionExpression": "attribute_not_exists(event_key)",
                 }
             }
@@ -448,9 +510,9 @@ def _distinct_keys(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     seen: dict[tuple[str, str], int] = {}
     out = []
     for item in items:
-        key = (item["elector_id"]["S"], item["event_key"]["S"])
+        key = (item["elector_id"], item["event_key"])
         seen[key] = seen.get(key, 0) + 1
         if seen[key] > 1:
-            item = {**item, "event_key": _s(f"{key[1]}#{seen[key]}")}
+            item = {**item, "event_key": f"{key[1]}#{seen[key]}"}
         out.append(item)
     return out

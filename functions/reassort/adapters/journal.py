@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from ..journal.digests import DigestExists, SignedDigest, object_name
@@ -16,6 +17,7 @@ from ..journal.records import Item
 
 KEY_SPEC = "ECC_NIST_P256"
 KMS_SIGNING_ALGORITHM = "ECDSA_SHA_256"
+_serialize = TypeSerializer().serialize
 
 
 def _iso(ms: int) -> str:
@@ -39,7 +41,7 @@ class DynamoAuditSource:
         start = "0" if start_ms <= 0 else _iso(start_ms)
         query = {
             "FilterExpression": "event_key >= :start AND event_key < :end",
-            "ExpressionAttributeValues": {":start": {"S": start}, ":end": {"S": _iso(end_ms)}},
+            "ExpressionAttributeValues": {":start": _serialize(start), ":end": _serialize(_iso(end_ms))},
         }
         if self.segments <= 1:
             return list(self._scan(**query))
