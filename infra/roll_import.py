@@ -30,18 +30,13 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from reassort.adapters.elector_attributes import ELECTORS_KEY, ROLL_FIELDS
+
 WORKER_HANDLER = "roll_import_worker.handler.lambda_handler"
 # Attributes the import may write (functions/reassort/roll/worker.py); state attributes are not among them.
 IMPORT_WRITABLE_ATTRIBUTES = (
-    "elector_id",
-    "display_name",
-    "pro_email",
-    "question",
-    "answer_hash",
-    "numen_hash",
-    "nir_hash",
-    "vote_code_hash",
-    "identity_digest",
+    ELECTORS_KEY,
+    *ROLL_FIELDS,
     "roll_digest",
     "roll_vote_code_digest",
     "updated_at",

@@ -11,19 +11,10 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 
+from reassort.adapters.elector_attributes import ROLL_FIELDS
 from reassort.config import Settings
 from reassort.domain.model import ElectorRecord
 
-ROLL_FIELDS = (
-    "display_name",
-    "pro_email",
-    "question",
-    "answer_hash",
-    "numen_hash",
-    "nir_hash",
-    "vote_code_hash",
-    "identity_digest",
-)
 _serialize = TypeSerializer().serialize
 
 

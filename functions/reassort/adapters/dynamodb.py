@@ -27,6 +27,7 @@ from ..domain.model import (
     Method,
 )
 from ..domain.ports import QuotaConflict
+from .elector_attributes import ELECTORS_KEY, ROLL_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -203,17 +204,7 @@ def elector_to_item(record: ElectorRecord) -> dict[str, Any]:
     numbers are N, `recent_links` a map of N and `lock_alerts` a list of N."""
     values: dict[str, Any] = {
         name: getattr(record, name)
-        for name in (
-            "elector_id",
-            "display_name",
-            "pro_email",
-            "question",
-            "answer_hash",
-            "numen_hash",
-            "nir_hash",
-            "vote_code_hash",
-            "identity_digest",
-        )
+        for name in (ELECTORS_KEY, *ROLL_FIELDS)
         if getattr(record, name) is not None
     }
     values.update(

@@ -11,6 +11,18 @@ from __future__ import annotations
 
 ELECTORS_KEY = "elector_id"
 
+# What the roll gives each elector (the roll import's and the local stack's to write).
+ROLL_FIELDS = (
+    "display_name",
+    "pro_email",
+    "question",
+    "answer_hash",
+    "numen_hash",
+    "nir_hash",
+    "vote_code_hash",
+    "identity_digest",
+)
+
 # request_reassort and fc_callback: failures and lock, lock alerts sent (daily cap), quota
 # entries and their version (which
 # every redemption also moves, so a new link is never bound to a stale generation), rehash of
