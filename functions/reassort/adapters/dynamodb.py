@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import deadline
 from ..domain.model import (
@@ -25,7 +25,7 @@ from ..domain.model import (
     LinkRecord,
     Method,
 )
-from ..domain.ports import QuotaConflict
+from ..domain.ports import QuotaConflict, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -342,17 +342,20 @@ class DynamoFcStateStore:
         self.client = client or dynamodb_client()
 
     def save(self, state: FcState) -> None:
-        self.client.put_item(
-            TableName=self.table,
-            Item={
-                "state_id": _s(state.state_id),
-                "elector_id": _s(state.elector_id),
-                "nonce": _s(state.nonce),
-                "expires_at": _n(int(state.expires_at)),
-                "ttl": _n(int(state.expires_at) + _TTL_GRACE_SECONDS),
-            },
-            ConditionExpression="attribute_not_exists(state_id)",
-        )
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    "state_id": _s(state.state_id),
+                    "elector_id": _s(state.elector_id),
+                    "nonce": _s(state.nonce),
+                    "expires_at": _n(int(state.expires_at)),
+                    "ttl": _n(int(state.expires_at) + _TTL_GRACE_SECONDS),
+                },
+                ConditionExpression="attribute_not_exists(state_id)",
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise StoreUnavailable(type(error).__name__) from error
 
     def take(self, state_id: str) -> FcState | None:
         item = self.client.delete_item(
