@@ -63,10 +63,36 @@ def _closed(stack: Stack, marie: Elector, monkeypatch: pytest.MonkeyPatch) -> Re
 
 def _link_invalid(stack: Stack, marie: Elector, _: pytest.MonkeyPatch) -> Reply:
     stack.challenge(marie)
+    first = token_in(stack.emails()[-1]["body"])
+    stack.challenge(marie)
+    stack.redeem(token_in(stack.emails()[-1]["body"]))  # the later link's code replaces the first's
+    reply = stack.redeem(first)
+    return reply.status, reply.body
+
+
+def _display_over(stack: Stack, marie: Elector, _: pytest.MonkeyPatch) -> Reply:
+    from reassort.config import get_settings
+
+    clock = stack.clock
+    stack.challenge(marie)
     token = token_in(stack.emails()[-1]["body"])
     stack.redeem(token)
+    clock.value += get_settings().rules().display_seconds
     reply = stack.redeem(token)
     return reply.status, reply.body
+
+
+def _attempts_in_progress(stack: Stack, marie: Elector, _: pytest.MonkeyPatch) -> Reply:
+    from reassort.config import get_settings
+
+    # Every attempt is taken by requests still being evaluated: no lock yet, none left to take.
+    stack.dynamodb.update_item(
+        TableName=get_settings().electors_table,
+        Key={"elector_id": {"S": marie.elector_id}},
+        UpdateExpression="SET failed_attempts = :max",
+        ExpressionAttributeValues={":max": {"N": str(get_settings().rules().max_failed_attempts)}},
+    )
+    return _challenge(stack, marie)
 
 
 def _send_failed(stack: Stack, marie: Elector, _: pytest.MonkeyPatch) -> Reply:
@@ -125,6 +151,8 @@ ERRORS: dict[str, Scenario] = {
     "QUOTA_EXCEEDED": _quota,
     "ELECTION_CLOSED": _closed,
     "LINK_INVALID": _link_invalid,
+    "DISPLAY_OVER": _display_over,
+    "ATTEMPTS_IN_PROGRESS": _attempts_in_progress,
     "SEND_FAILED": _send_failed,
     "UNAUTHENTICATED": _unauthenticated,
     "ELECTOR_UNKNOWN": _unknown,

@@ -676,4 +676,4 @@ def test_given_an_oversized_callback_parameter_when_called_back_then_the_unavail
 
 def test_given_no_portal_session_when_login_starts_then_the_refusal_page_not_json(world: World) -> None:
     hop = world.call("/api/fc/login")
-    assert hop.status == 302 and hop.location == RESULT + "refuse.html?motif=session-portail"
+    assert hop.status == 302 and hop.location == RESULT + "refuse?motif=session-portail"
