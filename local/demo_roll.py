@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from local.tables import put_roll_record
-from reassort.domain.codes import SystemRandom, generate_vote_code
-from reassort.domain.hashing import SecretHasher
+from reassort.adapters.system import SecretHasher, SystemRandom
+from reassort.domain.codes import generate_vote_code
 from reassort.domain.identity import IncompleteIdentityError, identity_digest
 from reassort.domain.model import ElectorRecord
 from reassort.domain.normalise import normalise_answer, parse_identifier

@@ -283,8 +283,8 @@ class LocalStack:
         from local.demo_roll import build_roll, load_roll
         from local.tables import create_tables
         from reassort.adapters.dynamodb import DynamoElectorStore
+        from reassort.adapters.system import SecretHasher
         from reassort.config import get_settings
-        from reassort.domain.hashing import SecretHasher
 
         wiring.reset()
         settings = get_settings()

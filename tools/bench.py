@@ -133,8 +133,8 @@ def bench_requests(n: int) -> dict[str, Any]:
     from local.lambda_adapter import HttpRequest, LambdaContext, build_event
     from local.tables import create_tables, put_roll_record
     from reassort import wiring
+    from reassort.adapters.system import SecretHasher
     from reassort.config import get_settings
-    from reassort.domain.hashing import SecretHasher
     from reassort.domain.model import ElectorRecord
     from tests.support.links import token_in
 

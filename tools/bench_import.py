@@ -23,8 +23,8 @@ from pathlib import Path
 import boto3
 
 from local.tables import create_tables
+from reassort.adapters.system import Argon2Profile
 from reassort.config import Settings
-from reassort.domain.hashing import Argon2Profile
 from reassort.roll.worker import WorkerConfig
 
 from .import_roll import Options, run_import

@@ -533,7 +533,7 @@ def to_json(res: Result) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
-# Audit records each call of a route writes (functions/reassort/domain: service.py, franceconnect.py).
+# Audit records each call of a route writes (functions/reassort/domain: challenge.py, issuing.py, redemption.py, franceconnect.py).
 AUDIT_RECORDS_PER_CALL: dict[str, float] = {
     "GET /api/reassort/challenge": 0,
     "POST /api/reassort/challenge (accepted)": 3,  # challenge success, information sent, link sent

@@ -43,8 +43,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
 from reassort.adapters.secrets import SecretsError
+from reassort.adapters.system import SecretHasher
 from reassort.config import Settings
-from reassort.domain.hashing import SecretHasher
 from reassort.roll.schema import Problem, check_header
 from reassort.roll.source import Chunk, RollFile, RollFileError, open_roll, read_chunks
 from reassort.roll.worker import ChunkResult, WorkerConfig, process_chunk

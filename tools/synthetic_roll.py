@@ -33,8 +33,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from reassort.adapters.system import Argon2Profile, SecretHasher
 from reassort.domain.codes import generate_vote_code
-from reassort.domain.hashing import Argon2Profile, SecretHasher
 from reassort.domain.normalise import normalise_answer, parse_identifier
 from reassort.roll.schema import COLUMNS, SECRETS
 

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .domain.hashing import Argon2Profile
-from .domain.service import Rules
+from .adapters.system import Argon2Profile
+from .domain.rules import Rules
 
 PARIS = ZoneInfo("Europe/Paris")
 # FranceConnect's provider and the addresses it sends the elector back to: https and public in

@@ -1,8 +1,7 @@
-"""Builds the adapters and the service once per container, from the settings."""
+"""Builds the adapters and the use cases once per container, from the settings."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from functools import lru_cache, wraps
 from typing import TYPE_CHECKING, Any
@@ -20,12 +19,13 @@ from .adapters.dynamodb import (
 )
 from .adapters.secrets import Secrets, load_secrets
 from .adapters.sending import Notifier
+from .adapters.system import SecretHasher, SystemClock, SystemRandom
 from .config import get_settings
-from .domain.codes import SystemRandom
+from .domain.challenge import ChallengeRequests
 from .domain.errors import ServiceUnavailable
-from .domain.hashing import SecretHasher
-from .domain.ports import Clock
-from .domain.service import ReassortService
+from .domain.issuing import LinkIssuer
+from .domain.ports import Clock, IdentityProvider
+from .domain.redemption import LinkRedemption
 from .http import logger, metrics, session_token
 
 if TYPE_CHECKING:
@@ -34,20 +34,20 @@ if TYPE_CHECKING:
     from .domain.franceconnect import FranceConnectFlow
 
 
-class SystemClock:
-    def now(self) -> float:
-        return time.time()
-
-
 _clock: Clock = SystemClock()
 
 
 def use_clock(clock: Clock) -> None:
-    """Give the service another clock (the local stack's shiftable one, a test's fake)."""
+    """Give the use cases another clock (the local stack's shiftable one, a test's fake)."""
     global _clock
     _clock = clock
-    get_service.cache_clear()
-    get_fc_flow.cache_clear()
+    for cached in _USE_CASES:
+        cached.cache_clear()
+
+
+def get_clock() -> Clock:
+    """The clock every use case reads."""
+    return _clock
 
 
 def audit_in_one_write(handler: Callable[[dict[str, Any], Any], dict[str, Any]]) -> Callable[..., Any]:
@@ -73,22 +73,81 @@ def get_dynamodb() -> Any:
 
 
 @lru_cache(maxsize=1)
-def get_service() -> ReassortService:
+def get_electors() -> DynamoElectorStore:
     settings = get_settings()
-    client = get_dynamodb()
-    electors = DynamoElectorStore(settings.electors_table, client)
-    return ReassortService(
-        electors=electors,
-        links=DynamoLinkStore(settings.links_table, settings.electors_table, client),
-        notifier=Notifier(settings.mail_from, settings.ses_configuration_set, settings.sms_sender_id),
-        audit=ObservedAuditLog(
-            DynamoAuditLog(settings.audit_table, settings.audit_retention_days, client), logger, metrics
-        ),
+    return DynamoElectorStore(settings.electors_table, get_dynamodb())
+
+
+@lru_cache(maxsize=1)
+def get_links() -> DynamoLinkStore:
+    settings = get_settings()
+    return DynamoLinkStore(settings.links_table, settings.electors_table, get_dynamodb())
+
+
+@lru_cache(maxsize=1)
+def get_notifier() -> Notifier:
+    settings = get_settings()
+    return Notifier(settings.mail_from, settings.ses_configuration_set, settings.sms_sender_id)
+
+
+@lru_cache(maxsize=1)
+def get_audit() -> ObservedAuditLog:
+    """One audit log for every use case: a request's records go out in one write."""
+    settings = get_settings()
+    return ObservedAuditLog(
+        DynamoAuditLog(settings.audit_table, settings.audit_retention_days, get_dynamodb()), logger, metrics
+    )
+
+
+@lru_cache(maxsize=1)
+def get_hasher() -> SecretHasher:
+    return SecretHasher(get_settings().argon2_profile())
+
+
+@lru_cache(maxsize=1)
+def get_random() -> SystemRandom:
+    return SystemRandom()
+
+
+@lru_cache(maxsize=1)
+def get_link_issuer() -> LinkIssuer:
+    """Sends the links of both the challenge and the FranceConnect paths."""
+    return LinkIssuer(
+        electors=get_electors(),
+        links=get_links(),
+        notifier=get_notifier(),
+        audit=get_audit(),
         clock=_clock,
-        random=SystemRandom(),
-        hasher=SecretHasher(settings.argon2_profile()),
+        random=get_random(),
         link_key=get_secrets().link_hmac_key,
-        rules=settings.rules(),
+        rules=get_settings().rules(),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_challenge_requests() -> ChallengeRequests:
+    return ChallengeRequests(
+        electors=get_electors(),
+        notifier=get_notifier(),
+        audit=get_audit(),
+        clock=_clock,
+        hasher=get_hasher(),
+        issuer=get_link_issuer(),
+        rules=get_settings().rules(),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_link_redemption() -> LinkRedemption:
+    return LinkRedemption(
+        electors=get_electors(),
+        links=get_links(),
+        audit=get_audit(),
+        clock=_clock,
+        random=get_random(),
+        hasher=get_hasher(),
+        link_key=get_secrets().link_hmac_key,
+        rules=get_settings().rules(),
     )
 
 
@@ -143,6 +202,16 @@ def get_fc_client() -> FranceConnectClient:
     )
 
 
+def _fc_provider() -> IdentityProvider:
+    """The FranceConnect client; settings it refuses make FranceConnect unavailable."""
+    from .adapters.franceconnect import FranceConnectUnavailable
+
+    try:
+        return get_fc_client()
+    except ValueError as error:
+        raise FranceConnectUnavailable(type(error).__name__) from error
+
+
 @lru_cache(maxsize=1)
 def get_fc_flow() -> FranceConnectFlow:
     """The FranceConnect use cases; the client is built on first use (never for the logout return)."""
@@ -151,13 +220,22 @@ def get_fc_flow() -> FranceConnectFlow:
 
     secrets = get_secrets()
     return FranceConnectFlow(
-        service=get_service(),
+        electors=get_electors(),
+        issuer=get_link_issuer(),
+        audit=get_audit(),
+        clock=_clock,
+        random=get_random(),
+        rules=get_settings().rules(),
         states=get_fc_state_store(),
-        provider=get_fc_client,
+        provider=_fc_provider,
         link_key=secrets.link_hmac_key,
         identity_key=secrets.identity_hmac_key,
         logout_states=JwtLogoutStates(secrets.link_hmac_key),
     )
+
+
+# Built with the clock: use_clock() builds them again.
+_USE_CASES = (get_link_issuer, get_challenge_requests, get_link_redemption, get_fc_flow)
 
 
 def reset() -> None:
@@ -168,11 +246,16 @@ def reset() -> None:
         get_settings,
         get_secrets,
         get_dynamodb,
-        get_service,
+        get_electors,
+        get_links,
+        get_notifier,
+        get_audit,
+        get_hasher,
+        get_random,
         get_fc_state_store,
         get_portal_verifier,
         get_fc_client,
-        get_fc_flow,
+        *_USE_CASES,
     ):
         cached.cache_clear()
 

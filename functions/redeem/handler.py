@@ -19,7 +19,7 @@ from reassort.http import (
     request_id,
     success_response,
 )
-from reassort.wiring import audit_in_one_write, get_service
+from reassort.wiring import audit_in_one_write, get_link_redemption
 
 app = build_resolver()
 
@@ -51,7 +51,7 @@ class NewCode(BaseModel):
     },
 )
 def check_link(body: Annotated[LinkRequest, Body()]) -> Response[LinkStatus]:
-    state = get_service().check_link(body.token, request_id(app))
+    state = get_link_redemption().check_link(body.token, request_id(app))
     status = LinkStatus(valid=True, display_seconds=state.display_seconds, redeemed=state.redeemed)
     return json_response(200, status.model_dump())
 
@@ -65,7 +65,7 @@ def check_link(body: Annotated[LinkRequest, Body()]) -> Response[LinkStatus]:
     },
 )
 def redeem_link(body: Annotated[LinkRequest, Body()]) -> Response[NewCode]:
-    code = get_service().redeem_link(body.token, request_id(app))
+    code = get_link_redemption().redeem_link(body.token, request_id(app))
     return json_response(
         200,
         NewCode(

@@ -30,7 +30,7 @@ from reassort.http import (
     request_id,
     success_response,
 )
-from reassort.wiring import audit_in_one_write, authenticated_elector, get_service
+from reassort.wiring import audit_in_one_write, authenticated_elector, get_challenge_requests
 
 app = build_resolver()
 
@@ -71,7 +71,7 @@ class LinkSent(BaseModel):
     },
 )
 def get_challenge() -> Response[ChallengeView]:
-    challenge = get_service().get_challenge(authenticated_elector(app))
+    challenge = get_challenge_requests().get_challenge(authenticated_elector(app))
     view = ChallengeView(
         display_name=challenge.display_name,
         question=challenge.question,
@@ -103,8 +103,8 @@ def get_challenge() -> Response[ChallengeView]:
     },
 )
 def post_challenge(body: Annotated[ChallengeRequest, Body()]) -> Response[LinkSent]:
-    service = get_service()
-    issued = service.request_by_challenge(
+    challenge_path = get_challenge_requests()
+    issued = challenge_path.request_by_challenge(
         authenticated_elector(app),
         answer=body.answer,
         identifier=body.identifier,
@@ -115,7 +115,7 @@ def post_challenge(body: Annotated[ChallengeRequest, Body()]) -> Response[LinkSe
     sent = LinkSent(
         channel=issued.channel,
         masked_destination=issued.masked_destination,
-        link_valid_minutes=service.rules.link_ttl_seconds // 60,
+        link_valid_minutes=challenge_path.link_valid_minutes,
     )
     return json_response(202, sent.model_dump(mode="json"))
 

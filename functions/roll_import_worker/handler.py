@@ -17,8 +17,8 @@ def _worker() -> tuple[Any, Any, Any]:
     import boto3
 
     from reassort.adapters.secrets import load_secrets
+    from reassort.adapters.system import SecretHasher
     from reassort.config import Settings
-    from reassort.domain.hashing import SecretHasher
     from reassort.roll.worker import WorkerConfig
 
     settings = Settings.from_env()

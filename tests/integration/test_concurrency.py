@@ -23,8 +23,9 @@ import pytest
 from local.tables import create_tables, put_roll_record
 from reassort import wiring
 from reassort.adapters.dynamodb import DynamoElectorStore, DynamoLinkStore
+from reassort.adapters.system import SecretHasher, SystemClock, SystemRandom
 from reassort.config import get_settings
-from reassort.domain.codes import SystemRandom
+from reassort.domain.challenge import ChallengeRequests
 from reassort.domain.errors import (
     AccountLocked,
     AttemptsInProgress,
@@ -32,10 +33,10 @@ from reassort.domain.errors import (
     QuotaExceeded,
     WrongCredentials,
 )
-from reassort.domain.hashing import SecretHasher
+from reassort.domain.issuing import LinkIssuer
 from reassort.domain.model import Channel, ElectorRecord, Method
 from reassort.domain.normalise import normalise_answer, parse_identifier
-from reassort.domain.service import ReassortService
+from reassort.domain.redemption import LinkRedemption
 from tests.support.fakes import FakeAudit, FakeNotifier
 from tests.support.links import token_in
 from tests.support.stack import Elector, Stack
@@ -85,7 +86,7 @@ def redeemed_by_competitor(stack: Stack, elector_id: str, link_id: str, generati
 
 
 def link_id_of(token: str) -> str:
-    from reassort.domain.service import link_digest
+    from reassort.domain.tokens import link_digest
     from reassort.wiring import get_secrets
 
     return link_digest(get_secrets().link_hmac_key, token)
@@ -250,7 +251,10 @@ def test_given_a_lock_set_elsewhere_when_the_fifth_failure_locks_then_no_second_
 # -- 2. real parallel runs against the engine -------------------------------------------------------
 @dataclass
 class Engine:
-    service: ReassortService
+    issuer: LinkIssuer
+    challenge: ChallengeRequests
+    redemption: LinkRedemption
+    electors: DynamoElectorStore
     notifier: FakeNotifier
     audit: FakeAudit
     hasher: SecretHasher
@@ -277,7 +281,7 @@ class Engine:
         return elector_id
 
     def request(self, elector_id: str, answer: str = "Sceaux", destination: str = "irene@gmail.com") -> Any:
-        return self.service.request_by_challenge(
+        return self.challenge.request_by_challenge(
             elector_id,
             answer=answer,
             identifier="12E3456789ABC",
@@ -303,18 +307,38 @@ def engine(service_env: dict[str, str], dynamodb_engine: Any) -> Iterator[Engine
     hasher = SecretHasher(settings.argon2_profile())
     notifier, audit = FakeNotifier(), FakeAudit()
     electors = DynamoElectorStore(settings.electors_table, client)
-    service = ReassortService(
+    links = DynamoLinkStore(settings.links_table, settings.electors_table, client)
+    clock, random, rules = SystemClock(), SystemRandom(), settings.rules()
+    issuer = LinkIssuer(
         electors=electors,
-        links=DynamoLinkStore(settings.links_table, settings.electors_table, client),
+        links=links,
         notifier=notifier,
         audit=audit,
-        clock=wiring.SystemClock(),
-        random=SystemRandom(),
+        clock=clock,
+        random=random,
+        link_key=b"k" * 32,
+        rules=rules,
+    )
+    challenge = ChallengeRequests(
+        electors=electors,
+        notifier=notifier,
+        audit=audit,
+        clock=clock,
+        hasher=hasher,
+        issuer=issuer,
+        rules=rules,
+    )
+    redemption = LinkRedemption(
+        electors=electors,
+        links=links,
+        audit=audit,
+        clock=clock,
+        random=random,
         hasher=hasher,
         link_key=b"k" * 32,
-        rules=settings.rules(),
+        rules=rules,
     )
-    yield Engine(service, notifier, audit, hasher, client)
+    yield Engine(issuer, challenge, redemption, electors, notifier, audit, hasher, client)
 
 
 def at_once(pool: ThreadPoolExecutor, calls: list[Callable[[], Any]]) -> list[Any]:
@@ -338,13 +362,13 @@ def test_given_fifty_parallel_redemptions_of_one_link_then_exactly_one_code_ever
         for _ in range(ROUNDS):
             elector_id = engine.new_elector()
             token = engine.link(elector_id)
-            results = at_once(pool, [partial(engine.service.redeem_link, token, "r")] * 50)
+            results = at_once(pool, [partial(engine.redemption.redeem_link, token, "r")] * 50)
             codes = {r.vote_code for r in results if not isinstance(r, Exception)}
             # Calls that lose to the same link see the winner's code again, never a second one.
             assert len(codes) == 1, f"{len(codes)} codes for one link"
             assert all(isinstance(r, LinkInvalid) for r in results if isinstance(r, Exception))
             assert sum(1 for r in results if not isinstance(r, Exception) and not r.shown_before) == 1
-            stored = engine.service.electors.get(elector_id)
+            stored = engine.electors.get(elector_id)
             assert stored is not None and engine.hasher.verify(stored.vote_code_hash, codes.pop())
 
 
@@ -355,12 +379,12 @@ def test_given_two_sibling_links_redeemed_twenty_five_times_each_then_exactly_on
         for _ in range(ROUNDS):
             elector_id = engine.new_elector()
             first, second = engine.link(elector_id), engine.link(elector_id)
-            calls = [partial(engine.service.redeem_link, first, "r")] * 25
-            calls += [partial(engine.service.redeem_link, second, "r")] * 25
+            calls = [partial(engine.redemption.redeem_link, first, "r")] * 25
+            calls += [partial(engine.redemption.redeem_link, second, "r")] * 25
             results = at_once(pool, calls)
             codes = {r.vote_code for r in results if not isinstance(r, Exception)}
             assert len(codes) == 1, f"{len(codes)} codes for two sibling links"
-            stored = engine.service.electors.get(elector_id)
+            stored = engine.electors.get(elector_id)
             assert stored is not None and engine.hasher.verify(stored.vote_code_hash, codes.pop())
             assert stored.link_generation == 1
 
@@ -383,7 +407,7 @@ def test_given_twenty_parallel_wrong_answers_then_five_are_evaluated_and_one_ale
             assert len(evaluated) == 5, f"{len(evaluated)} guesses evaluated"
             assert len(alerts) == 1, f"{len(alerts)} alert e-mails"
             assert all(isinstance(r, WrongCredentials | AccountLocked | AttemptsInProgress) for r in results)
-            stored = engine.service.electors.get(elector_id)
+            stored = engine.electors.get(elector_id)
             assert stored is not None and stored.is_locked(time.time())
 
 
@@ -395,7 +419,7 @@ def test_given_twelve_parallel_link_requests_then_five_links_every_round(engine:
                 pool,
                 [
                     partial(
-                        engine.service.issue_link,
+                        engine.issuer.issue_link,
                         elector_id,
                         channel=Channel.EMAIL,
                         destination=f"irene{n}@gmail.com",
@@ -408,5 +432,5 @@ def test_given_twelve_parallel_link_requests_then_five_links_every_round(engine:
             issued = [r for r in results if not isinstance(r, Exception)]
             assert len(issued) == 5, f"{len(issued)} links issued"
             assert all(isinstance(r, QuotaExceeded) for r in results if isinstance(r, Exception))
-            stored = engine.service.electors.get(elector_id)
+            stored = engine.electors.get(elector_id)
             assert stored is not None and len(stored.recent_links) == 5

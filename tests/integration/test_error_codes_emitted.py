@@ -62,17 +62,37 @@ def _closed(stack: Stack, marie: Elector, monkeypatch: pytest.MonkeyPatch) -> Re
 
 
 def _link_invalid(stack: Stack, marie: Elector, _: pytest.MonkeyPatch) -> Reply:
-    reply = stack.redeem("A" * 43)  # well shaped, never issued
+    stack.challenge(marie)
+    first = token_in(stack.emails()[-1]["body"])
+    stack.challenge(marie)
+    stack.redeem(token_in(stack.emails()[-1]["body"]))  # the later link's code replaces the first's
+    reply = stack.redeem(first)
     return reply.status, reply.body
 
 
 def _display_over(stack: Stack, marie: Elector, _: pytest.MonkeyPatch) -> Reply:
+    from reassort.config import get_settings
+
+    clock = stack.clock
     stack.challenge(marie)
     token = token_in(stack.emails()[-1]["body"])
-    assert stack.redeem(token).status == 200
-    stack.clock.value += 121  # past the 120 s display window
+    stack.redeem(token)
+    clock.value += get_settings().rules().display_seconds
     reply = stack.redeem(token)
     return reply.status, reply.body
+
+
+def _attempts_in_progress(stack: Stack, marie: Elector, _: pytest.MonkeyPatch) -> Reply:
+    from reassort.config import get_settings
+
+    # Every attempt is taken by requests still being evaluated: no lock yet, none left to take.
+    stack.dynamodb.update_item(
+        TableName=get_settings().electors_table,
+        Key={"elector_id": {"S": marie.elector_id}},
+        UpdateExpression="SET failed_attempts = :max",
+        ExpressionAttributeValues={":max": {"N": str(get_settings().rules().max_failed_attempts)}},
+    )
+    return _challenge(stack, marie)
 
 
 def _send_failed(stack: Stack, marie: Elector, _: pytest.MonkeyPatch) -> Reply:
@@ -111,19 +131,6 @@ def _outage(stack: Stack, _: Elector, __: pytest.MonkeyPatch) -> Reply:
     stack.dynamodb.delete_table(TableName=get_settings().links_table)  # DynamoDB fails under us
     reply = stack.redeem("A" * 43)
     return reply.status, reply.body
-
-
-def _attempts_in_progress(stack: Stack, marie: Elector, _: pytest.MonkeyPatch) -> Reply:
-    from reassort.config import get_settings
-
-    # Every attempt taken by requests still being checked, and no lock yet.
-    stack.dynamodb.update_item(
-        TableName=get_settings().electors_table,
-        Key={"elector_id": {"S": marie.elector_id}},
-        UpdateExpression="SET failed_attempts = :five",
-        ExpressionAttributeValues={":five": {"N": "5"}},
-    )
-    return _challenge(stack, marie)
 
 
 def _raw(target: tuple[str, str], body: bytes, headers: dict[str, str], method: str = "POST") -> Scenario:

@@ -16,8 +16,8 @@ from moto import mock_aws
 
 from local.tables import create_tables
 from reassort.adapters.dynamodb import DynamoElectorStore
+from reassort.adapters.system import Argon2Profile, SecretHasher
 from reassort.config import Settings
-from reassort.domain.hashing import Argon2Profile, SecretHasher
 from reassort.roll.worker import WorkerConfig
 from tools import import_roll, synthetic_roll
 from tools.import_roll import Options, run_import

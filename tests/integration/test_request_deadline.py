@@ -25,7 +25,7 @@ def monotonic() -> Iterator[FakeClock]:
 
 def _slow_sends(clock: FakeClock, seconds_per_send: list[float]) -> None:
     """The n-th SES attempt takes seconds_per_send[n] (then succeeds): time passes on the clock."""
-    sender = wiring.get_service().notifier._email_sender()  # type: ignore[attr-defined]
+    sender = wiring.get_notifier()._email_sender()  # type: ignore[attr-defined]
     remaining = list(seconds_per_send)
 
     def slow(**_: object) -> None:
@@ -72,7 +72,7 @@ def test_given_a_link_send_that_would_outlast_the_deadline_then_the_link_is_revo
             monotonic.value += sum(deadline.DYNAMODB_TIMEOUTS)
 
     wiring.get_dynamodb().meta.events.register_first("before-send.dynamodb.TransactWriteItems", slow_write)
-    sender = wiring.get_service().notifier._email_sender()  # type: ignore[attr-defined]
+    sender = wiring.get_notifier()._email_sender()  # type: ignore[attr-defined]
     calls = {"n": 0}
 
     def slow_then_refused(**_: object) -> None:

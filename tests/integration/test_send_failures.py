@@ -62,7 +62,7 @@ def _throttle_ses(times: int) -> dict[str, int]:
 
     from reassort import wiring
 
-    sender = wiring.get_service().notifier._email_sender()  # type: ignore[attr-defined]
+    sender = wiring.get_notifier()._email_sender()  # type: ignore[attr-defined]
     attempts = {"n": 0}
     content = b'{"message": "Maximum sending rate exceeded."}'
 

@@ -16,8 +16,8 @@ from local.iam_guard import IamGuard
 from local.lambda_adapter import HttpRequest, LambdaContext, build_event
 from local.tables import create_tables, put_roll_record
 from reassort import wiring
+from reassort.adapters.system import SecretHasher
 from reassort.config import get_settings
-from reassort.domain.hashing import SecretHasher
 from reassort.domain.model import ElectorRecord
 from reassort.domain.normalise import normalise_answer, parse_identifier
 
@@ -109,14 +109,13 @@ class Stack:
     # -- calls ----------------------------------------------------------------------------------
     @property
     def clock(self) -> FakeClock:
-        service = wiring.get_service()
-        if not isinstance(service.clock, FakeClock):
+        if not isinstance(wiring.get_clock(), FakeClock):
             import time
 
             wiring.use_clock(FakeClock(time.time()))
-            service = wiring.get_service()
-        assert isinstance(service.clock, FakeClock)
-        return service.clock
+        clock = wiring.get_clock()
+        assert isinstance(clock, FakeClock)
+        return clock
 
     def call(
         self,
@@ -185,7 +184,7 @@ def fail_sends(service: str, operation: str, *, on_calls: set[int], code: str = 
 
     from reassort import wiring
 
-    notifier = wiring.get_service().notifier
+    notifier = wiring.get_notifier()
     sender = notifier._email_sender() if service == "sesv2" else notifier._sms_sender()  # type: ignore[attr-defined]
     calls = {"n": 0}
 

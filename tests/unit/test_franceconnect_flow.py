@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -19,11 +20,12 @@ from reassort.domain.franceconnect import (
     FranceConnectFlow,
     Refusal,
 )
-from reassort.domain.hashing import Argon2Profile, SecretHasher
 from reassort.domain.identity import identity_digest
+from reassort.domain.issuing import LinkIssuer
 from reassort.domain.model import ElectorRecord
 from reassort.domain.ports import IdentityProviderError, IdentityProviderUnavailable
-from reassort.domain.service import ReassortService, Rules, link_digest
+from reassort.domain.rules import Rules
+from reassort.domain.tokens import link_digest
 from tests.support.fakes import (
     CountingRandom,
     FakeAudit,
@@ -34,7 +36,6 @@ from tests.support.fakes import (
     FakeNotifier,
 )
 
-CHEAP = Argon2Profile(memory_kib=64, time_cost=1, parallelism=1)
 LINK_KEY = b"k" * 32
 IDENTITY_KEY = b"i" * 32
 PRO_EMAIL = "jp.lefevre@ac-paris.fr"
@@ -84,35 +85,43 @@ class FakeProvider:
 
 class World:
     def __init__(self, **rules: Any) -> None:
-        hasher = SecretHasher(CHEAP)
         self.electors = FakeElectors()
         self.notifier = FakeNotifier()
         self.audit = FakeAudit()
         self.clock = FakeClock()
         self.states = FakeFcStates()
         self.provider = FakeProvider()
-        self.service = ReassortService(
+        self.random = CountingRandom()
+        self.rules = Rules(
+            public_base_url="https://r.test", professional_domains=("education.gouv.fr",), **rules
+        )
+        self.issuer = LinkIssuer(
             electors=self.electors,
             links=FakeLinks(self.electors),
             notifier=self.notifier,
             audit=self.audit,
             clock=self.clock,
-            random=CountingRandom(),
-            hasher=hasher,
+            random=self.random,
             link_key=LINK_KEY,
-            rules=Rules(
-                public_base_url="https://r.test", professional_domains=("education.gouv.fr",), **rules
-            ),
+            rules=self.rules,
         )
-        self.flow = FranceConnectFlow(
-            service=self.service,
+        self.flow = self.flow_with(lambda: self.provider)
+        self.add_elector("E1")
+
+    def flow_with(self, provider: Callable[[], FakeProvider]) -> FranceConnectFlow:
+        return FranceConnectFlow(
+            electors=self.electors,
+            issuer=self.issuer,
+            audit=self.audit,
+            clock=self.clock,
+            random=self.random,
+            rules=self.rules,
             states=self.states,
-            provider=lambda: self.provider,
+            provider=provider,
             link_key=LINK_KEY,
             identity_key=IDENTITY_KEY,
             logout_states=JwtLogoutStates(LINK_KEY),
         )
-        self.add_elector("E1")
 
     def add_elector(self, elector_id: str, *, with_identity: bool = True, **extra: Any) -> None:
         digest = (
@@ -207,14 +216,7 @@ def test_given_franceconnect_cannot_be_reached_when_login_starts_then_unavailabl
     def unreachable() -> FakeProvider:
         raise IdentityProviderUnavailable()
 
-    flow = FranceConnectFlow(
-        service=world.service,
-        states=world.states,
-        provider=unreachable,
-        link_key=LINK_KEY,
-        identity_key=IDENTITY_KEY,
-        logout_states=JwtLogoutStates(LINK_KEY),
-    )
+    flow = world.flow_with(unreachable)
     assert flow.start("E1", "r") == FcOutcome(FcResult.UNAVAILABLE)
     assert world.states.items == {}
     assert world.audit.events[-1].outcome == "unavailable"

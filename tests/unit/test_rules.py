@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reassort.adapters.system import SystemRandom
 from reassort.domain import codes
 from reassort.domain.destinations import (
     DestinationError,
@@ -21,7 +22,7 @@ from reassort.domain.destinations import (
 from reassort.domain.messages import GSM7_BASIC, information_email, link_sms, link_url
 from reassort.domain.model import Channel, Method
 from reassort.domain.normalise import normalise_answer, parse_identifier
-from reassort.domain.service import encode_token, is_token_shaped
+from reassort.domain.tokens import encode_token, is_token_shaped
 
 
 @given(st.text())
@@ -126,7 +127,7 @@ def test_any_code_of_the_alphabet_reads_the_same_whatever_the_case_it_is_copied_
 
 
 def test_system_random_codes_differ() -> None:
-    generated = {codes.generate_vote_code(codes.SystemRandom()) for _ in range(200)}
+    generated = {codes.generate_vote_code(SystemRandom()) for _ in range(200)}
     assert len(generated) == 200
 
 

@@ -6,6 +6,8 @@ from dataclasses import replace
 
 import pytest
 
+from reassort.adapters.system import Argon2Profile, SecretHasher
+from reassort.domain.challenge import ChallengeRequests
 from reassort.domain.display import open_code
 from reassort.domain.errors import (
     AccountLocked,
@@ -19,10 +21,12 @@ from reassort.domain.errors import (
     SendFailed,
     WrongCredentials,
 )
-from reassort.domain.hashing import Argon2Profile, SecretHasher
+from reassort.domain.issuing import LinkIssuer
 from reassort.domain.model import Channel, ElectorRecord, LinkCheck, Method, NewVoteCode
 from reassort.domain.normalise import normalise_answer
-from reassort.domain.service import ReassortService, Rules, encode_token, link_digest
+from reassort.domain.redemption import LinkRedemption
+from reassort.domain.rules import Rules
+from reassort.domain.tokens import encode_token, link_digest
 from tests.support.fakes import (
     CountingRandom,
     FakeAudit,
@@ -45,19 +49,11 @@ class World:
         self.notifier = FakeNotifier()
         self.audit = FakeAudit()
         self.clock = FakeClock()
-        self.service = ReassortService(
-            electors=self.electors,
-            links=self.links,
-            notifier=self.notifier,
-            audit=self.audit,
-            clock=self.clock,
-            random=CountingRandom(),
-            hasher=self.hasher,
-            link_key=KEY,
-            rules=Rules(
-                public_base_url="https://r.test", professional_domains=("education.gouv.fr",), **rules
-            ),  # type: ignore[arg-type]
-        )
+        self.random = CountingRandom()
+        self.rules = Rules(
+            public_base_url="https://r.test", professional_domains=("education.gouv.fr",), **rules
+        )  # type: ignore[arg-type]
+        self.use_hasher(self.hasher)
         self.electors.put_roll_record(
             ElectorRecord(
                 elector_id="E1",
@@ -71,6 +67,38 @@ class World:
             )
         )
 
+    def use_hasher(self, hasher: SecretHasher) -> None:
+        """Build the use cases around this hasher (the roll keeps the hashes it holds)."""
+        self.issuer = LinkIssuer(
+            electors=self.electors,
+            links=self.links,
+            notifier=self.notifier,
+            audit=self.audit,
+            clock=self.clock,
+            random=self.random,
+            link_key=KEY,
+            rules=self.rules,
+        )
+        self.challenge = ChallengeRequests(
+            electors=self.electors,
+            notifier=self.notifier,
+            audit=self.audit,
+            clock=self.clock,
+            hasher=hasher,
+            issuer=self.issuer,
+            rules=self.rules,
+        )
+        self.redemption = LinkRedemption(
+            electors=self.electors,
+            links=self.links,
+            audit=self.audit,
+            clock=self.clock,
+            random=self.random,
+            hasher=hasher,
+            link_key=KEY,
+            rules=self.rules,
+        )
+
     def request(self, **overrides: object) -> object:
         args: dict[str, object] = {
             "answer": "besancon",
@@ -80,7 +108,7 @@ class World:
             "request_id": "r1",
             **overrides,
         }
-        return self.service.request_by_challenge("E1", **args)  # type: ignore[arg-type]
+        return self.challenge.request_by_challenge("E1", **args)  # type: ignore[arg-type]
 
     def last_token(self) -> str:
         return token_in(self.notifier.bodies[-1])
@@ -144,9 +172,9 @@ def test_given_every_send_failing_when_an_elector_requests_fifty_times_then_the_
         except SendFailed:
             pass
     # Each request spends one slot before any send, so at most 5 requests ever reach a notifier.
-    assert world.notifier.attempts <= 2 * world.service.rules.link_quota
+    assert world.notifier.attempts <= 2 * world.rules.link_quota
     assert refused == 45
-    assert world.service.rules.max_messages_per_window == 12
+    assert world.rules.max_messages_per_window == 12
 
 
 def test_given_an_elector_locked_again_and_again_then_at_most_two_lock_alerts_a_day() -> None:
@@ -171,13 +199,13 @@ def test_given_a_link_when_redeemed_then_old_code_replaced_and_link_spent() -> N
     world.request()
     token = world.last_token()
 
-    assert world.service.check_link(token, "r2") == LinkCheck(display_seconds=120, redeemed=False)
-    code = world.service.redeem_link(token, "r3").vote_code
+    assert world.redemption.check_link(token, "r2") == LinkCheck(display_seconds=120, redeemed=False)
+    code = world.redemption.redeem_link(token, "r3").vote_code
     stored = world.electors.items["E1"].vote_code_hash
     assert world.hasher.verify(stored, code) and not world.hasher.verify(stored, "OLD")
     world.clock.value += 120
     with pytest.raises(DisplayOver):
-        world.service.redeem_link(token, "r4")
+        world.redemption.redeem_link(token, "r4")
     assert world.electors.items["E1"].vote_code_hash == stored
 
 
@@ -187,18 +215,18 @@ def test_given_a_redeemed_link_when_used_again_within_the_window_then_the_same_c
     world = World()
     world.request()
     token = world.last_token()
-    first = world.service.redeem_link(token, "r1")
+    first = world.redemption.redeem_link(token, "r1")
     stored = world.electors.items["E1"].vote_code_hash
     world.clock.value += 45.5
 
-    assert world.service.check_link(token, "r2") == LinkCheck(display_seconds=75, redeemed=True)
-    again = world.service.redeem_link(token, "r3")
+    assert world.redemption.check_link(token, "r2") == LinkCheck(display_seconds=75, redeemed=True)
+    again = world.redemption.redeem_link(token, "r3")
     assert again == NewVoteCode(vote_code=first.vote_code, display_seconds=75, shown_before=True)
     assert world.electors.items["E1"].vote_code_hash == stored  # no second code
     assert ("redeem", "shown_again") in world.audit.outcomes()
 
     world.clock.value += 74.5  # the last instant of the window is over
-    for call in (world.service.check_link, world.service.redeem_link):
+    for call in (world.redemption.check_link, world.redemption.redeem_link):
         with pytest.raises(DisplayOver):
             call(token, "r4")  # type: ignore[operator]
 
@@ -207,7 +235,7 @@ def test_given_a_redeemed_link_then_what_is_kept_reveals_the_code_to_no_one_with
     world = World()
     world.request()
     token = world.last_token()
-    code = world.service.redeem_link(token, "r1").vote_code
+    code = world.redemption.redeem_link(token, "r1").vote_code
     (link,) = world.links.items.values()
 
     assert link.sealed_code and code not in link.sealed_code and token not in repr(link)
@@ -223,12 +251,12 @@ def test_given_a_redeemed_link_when_another_link_replaced_its_code_then_it_no_lo
     world = World()
     world.request()
     first = world.last_token()
-    world.service.redeem_link(first, "r1")
+    world.redemption.redeem_link(first, "r1")
     world.request(channel=Channel.SMS, destination="0612345678")
-    world.service.redeem_link(world.last_token(), "r2")
+    world.redemption.redeem_link(world.last_token(), "r2")
 
     with pytest.raises(LinkInvalid):
-        world.service.redeem_link(first, "r3")
+        world.redemption.redeem_link(first, "r3")
 
 
 def test_given_two_calls_for_one_link_when_the_other_commits_first_then_both_show_the_same_code() -> None:
@@ -241,11 +269,11 @@ def test_given_two_calls_for_one_link_when_the_other_commits_first_then_both_sho
     def concurrent_first(*args: object, **kwargs: object) -> bool:
         # The other call (a retry of a lost answer) commits between our read and our write.
         world.links.redeem = original  # type: ignore[method-assign]
-        first.append(world.service.redeem_link(token, "r1").vote_code)
+        first.append(world.redemption.redeem_link(token, "r1").vote_code)
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
     world.links.redeem = concurrent_first  # type: ignore[method-assign]
-    again = world.service.redeem_link(token, "r2")
+    again = world.redemption.redeem_link(token, "r2")
     assert again.vote_code == first[0] and again.shown_before
     assert world.hasher.verify(world.electors.items["E1"].vote_code_hash, first[0])
     assert ("redeem", "lost_race") not in world.audit.outcomes()
@@ -257,9 +285,9 @@ def test_given_an_expired_link_then_it_is_invalid_even_if_still_stored() -> None
     token = world.last_token()
     world.clock.value += 3600
     with pytest.raises(LinkInvalid):
-        world.service.check_link(token, "r")
+        world.redemption.check_link(token, "r")
     with pytest.raises(LinkInvalid):
-        world.service.redeem_link(token, "r")
+        world.redemption.redeem_link(token, "r")
 
 
 def test_given_two_links_when_one_is_redeemed_then_the_other_dies() -> None:
@@ -268,9 +296,9 @@ def test_given_two_links_when_one_is_redeemed_then_the_other_dies() -> None:
     first = world.last_token()
     world.request(channel=Channel.SMS, destination="0612345678")
     second = world.last_token()
-    world.service.redeem_link(second, "r")
+    world.redemption.redeem_link(second, "r")
     with pytest.raises(LinkInvalid):
-        world.service.redeem_link(first, "r")
+        world.redemption.redeem_link(first, "r")
 
 
 def test_given_five_failures_then_locked_once_with_one_alert() -> None:
@@ -305,7 +333,7 @@ def test_given_no_nir_on_record_when_one_is_typed_then_the_same_argon2_work_is_d
 
     world = World(max_failed_attempts=50)
     world.hasher = SecretHasher(Argon2Profile(memory_kib=4096, time_cost=3, parallelism=1))
-    world.service.hasher = world.hasher
+    world.use_hasher(world.hasher)
     for name in ("answer_hash", "numen_hash"):
         value = "besancon" if name == "answer_hash" else "12E3456789ABC"
         world.electors.items["E1"] = replace(world.electors.items["E1"], **{name: world.hasher.hash(value)})
@@ -349,24 +377,24 @@ def test_window_is_enforced_on_every_use_case() -> None:
         world.request()
     # a link issued before the close stays usable during the grace, not after it
     world.clock.value = 1_796_000_200.0 + 1800
-    for call in (world.service.check_link, world.service.redeem_link):
+    for call in (world.redemption.check_link, world.redemption.redeem_link):
         with pytest.raises(ElectionClosed):
             call(token, "r")  # type: ignore[operator]
     world.clock.value = 1_796_000_200.0 + 1799
-    assert world.service.check_link(token, "r").display_seconds == 120
+    assert world.redemption.check_link(token, "r") == LinkCheck(display_seconds=120, redeemed=False)
 
 
 def test_professional_domain_refused_on_the_shared_issue_path() -> None:
     world = World()
     with pytest.raises(ProfessionalAddressRefused):
-        world.service.issue_link(
+        world.issuer.issue_link(
             "E1",
             channel=Channel.EMAIL,
             destination="x@ac.education.gouv.fr",
             method=Method.FRANCECONNECT,
             request_id="r",
         )
-    issued = world.service.issue_link(
+    issued = world.issuer.issue_link(
         "E1",
         channel=Channel.EMAIL,
         destination="jeanne@laposte.net",
@@ -380,7 +408,7 @@ def test_professional_domain_refused_on_the_shared_issue_path() -> None:
 def test_invalid_destination_on_the_shared_path_names_the_field() -> None:
     world = World()
     with pytest.raises(InvalidFields) as invalid:
-        world.service.issue_link(
+        world.issuer.issue_link(
             "E1", channel=Channel.EMAIL, destination="nope", method=Method.FRANCECONNECT, request_id="r"
         )
     assert invalid.value.fields[0].name == "destination"
@@ -388,7 +416,7 @@ def test_invalid_destination_on_the_shared_path_names_the_field() -> None:
 
 def test_rehash_when_the_profile_changes() -> None:
     world = World()
-    world.service.hasher = SecretHasher(Argon2Profile(memory_kib=128, time_cost=1, parallelism=1))
+    world.use_hasher(SecretHasher(Argon2Profile(memory_kib=128, time_cost=1, parallelism=1)))
     world.request()
     record = world.electors.items["E1"]
     assert "m=128" in (record.answer_hash or "") and "m=128" in (record.numen_hash or "")
@@ -398,14 +426,14 @@ def test_an_elector_without_a_question_is_sent_to_franceconnect() -> None:
     world = World()
     world.electors.items["E2"] = ElectorRecord("E2", "X", "x@education.gouv.fr", None, None, None, None, None)
     with pytest.raises(ChallengeNotSet):
-        world.service.get_challenge("E2")
+        world.challenge.get_challenge("E2")
 
 
 def test_given_the_roll_holds_a_civil_identity_or_not_then_the_challenge_says_whether_franceconnect_can_work() -> (
     None
 ):
     world = World()
-    assert world.service.get_challenge("E1").franceconnect is False
+    assert world.challenge.get_challenge("E1").franceconnect is False
     elector = world.electors.items["E1"]
     world.electors.items["E1"] = replace(elector, identity_digest="d" * 64)
-    assert world.service.get_challenge("E1").franceconnect is True
+    assert world.challenge.get_challenge("E1").franceconnect is True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from reassort.domain.hashing import Argon2Profile, SecretHasher
+from reassort.adapters.system import Argon2Profile, SecretHasher
 from reassort.domain.normalise import normalise_answer, parse_identifier
 from reassort.roll.schema import COLUMNS, check_header, validate_row
 from tools import synthetic_roll

@@ -45,7 +45,7 @@ def _seconds(duration: str) -> int:
 def argon2_bound(profile: Any, samples: int = 20) -> dict[str, float]:
     """Verifications one core does per second with the stack's profile, measured now (wall and
     CPU time of this thread: equal on an idle core)."""
-    from reassort.domain.hashing import SecretHasher
+    from reassort.adapters.system import SecretHasher
 
     hasher = SecretHasher(profile)
     stored = hasher.hash("mesure")

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import deadline
 from ..domain.model import (
@@ -26,7 +26,7 @@ from ..domain.model import (
     LinkRecord,
     Method,
 )
-from ..domain.ports import QuotaConflict
+from ..domain.ports import QuotaConflict, StoreUnavailable
 from .elector_attributes import ELECTORS_KEY, ROLL_FIELDS
 
 log = logging.getLogger(__name__)
@@ -392,19 +392,22 @@ class DynamoFcStateStore:
         self.client = client or dynamodb_client()
 
     def save(self, state: FcState) -> None:
-        self.client.put_item(
-            TableName=self.table,
-            Item=to_attributes(
-                {
-                    "state_id": state.state_id,
-                    "elector_id": state.elector_id,
-                    "nonce": state.nonce,
-                    "expires_at": int(state.expires_at),
-                    "ttl": int(state.expires_at) + _TTL_GRACE_SECONDS,
-                }
-            ),
-            ConditionExpression="attribute_not_exists(state_id)",
-        )
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=to_attributes(
+                    {
+                        "state_id": state.state_id,
+                        "elector_id": state.elector_id,
+                        "nonce": state.nonce,
+                        "expires_at": int(state.expires_at),
+                        "ttl": int(state.expires_at) + _TTL_GRACE_SECONDS,
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(state_id)",
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise StoreUnavailable(type(error).__name__) from error
 
     def take(self, state_id: str) -> FcState | None:
         item = self.client.delete_item(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import secrets
 
 from .ports import RandomSource
 
@@ -32,16 +31,6 @@ def code_count(length: int = CODE_LENGTH, classes: tuple[str, ...] = CLASSES) ->
 def entropy_bits(length: int = CODE_LENGTH) -> float:
     """Entropy of a code drawn uniformly among the valid ones: 68.5 bits for 12 characters (54 symbols)."""
     return math.log2(code_count(length))
-
-
-class SystemRandom:
-    """The CSPRNG of the operating system."""
-
-    def token_bytes(self, n: int) -> bytes:
-        return secrets.token_bytes(n)
-
-    def choice(self, seq: str) -> str:
-        return secrets.choice(seq)
 
 
 def generate_vote_code(random: RandomSource, length: int = CODE_LENGTH) -> str:

@@ -1,7 +1,7 @@
 """The FranceConnect path: start a login, complete it, carry its outcome through the logout.
 
 FranceConnect proves the elector's civil identity; the link then goes to the e-mail address
-FranceConnect holds, through the same ``issue_link`` use case as the challenge path. The claims
+FranceConnect holds, through the same ``LinkIssuer`` as the challenge path. The claims
 (civil identity, e-mail) are used in memory only: never stored, logged or written to the audit.
 """
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol
 
+from . import auditing
 from .errors import (
     AccountLocked,
     ElectionClosed,
@@ -24,15 +25,23 @@ from .errors import (
     SendFailed,
 )
 from .identity import IncompleteIdentityError, civil_identity_from_claims, digest_identity
-from .model import AuditEvent, Channel, FcState, Method
+from .issuing import LinkIssuer
+from .model import Channel, FcState, Method
 from .ports import (
+    AuditLog,
+    Clock,
+    ElectorStore,
     FcStateStore,
     IdentityProvider,
     IdentityProviderError,
     IdentityProviderUnavailable,
     ProviderLogin,
+    RandomSource,
+    StoreUnavailable,
 )
-from .service import ReassortService, encode_token, is_token_shaped, link_digest
+from .rules import Rules
+from .tokens import encode_token, is_token_shaped, link_digest
+from .window import check_window
 
 STATE_TTL_SECONDS = 600
 STATE_BYTES = 32  # state and nonce: 43 characters, above FranceConnect's minimum of 22
@@ -102,14 +111,24 @@ class FranceConnectFlow:
     def __init__(
         self,
         *,
-        service: ReassortService,
+        electors: ElectorStore,
+        issuer: LinkIssuer,
+        audit: AuditLog,
+        clock: Clock,
+        random: RandomSource,
+        rules: Rules,
         states: FcStateStore,
         provider: Callable[[], IdentityProvider],
         link_key: bytes,
         identity_key: bytes,
         logout_states: LogoutStates,
     ) -> None:
-        self.service = service
+        self._electors = electors
+        self._issuer = issuer
+        self._audit_log = audit
+        self._clock = clock
+        self._random = random
+        self._rules = rules
         self.states = states
         # Built on first use: the logout return never needs FranceConnect.
         self._provider = provider
@@ -120,7 +139,7 @@ class FranceConnectFlow:
     # -- login ----------------------------------------------------------------------------------
     def start(self, elector_id: str, request_id: str) -> FcStarted | FcOutcome:
         """Check the elector can use FranceConnect, then store a state and a nonce for the callback."""
-        now = self.service.clock.now()
+        now = self._clock.now()
         try:
             refusal = self._refusal_before_login(elector_id, request_id, now)
             if refusal is not None:
@@ -135,20 +154,21 @@ class FranceConnectFlow:
                     expires_at=now + STATE_TTL_SECONDS,
                 )
             )
-        except Exception as error:  # FranceConnect discovery or the state table: nothing to retry here
+        except (IdentityProviderError, StoreUnavailable, ReassortError) as error:
+            # FranceConnect discovery or the state table: nothing to retry here
             self._audit(elector_id, "unavailable", request_id, now, detail=_reason(error))
             return FcOutcome(FcResult.UNAVAILABLE)
         self._audit(elector_id, "login_started", request_id, now)
         return FcStarted(authorize_url)
 
     def _refusal_before_login(self, elector_id: str, request_id: str, now: float) -> Refusal | None:
-        elector = self.service.electors.get(elector_id)
+        elector = self._electors.get(elector_id)
         if elector is None or not elector.identity_digest:
             # No civil identity on the roll for this elector: FranceConnect cannot prove anything.
             self._audit(elector_id, "no_identity_on_roll", request_id, now)
             return Refusal.NO_IDENTITY
         try:
-            self.service.check_window(now)
+            check_window(self._rules, now)
         except ElectionClosed:
             self._audit(elector_id, "election_closed", request_id, now)
             return Refusal.OUT_OF_WINDOW
@@ -157,7 +177,7 @@ class FranceConnectFlow:
             return Refusal.LOCKED
         try:
             # Before FranceConnect: no point making the elector log in to be refused afterwards.
-            self.service.check_link_quota(elector, now, request_id, Method.FRANCECONNECT)
+            self._issuer.check_quota(elector, now, request_id, Method.FRANCECONNECT)
         except QuotaExceeded:
             return Refusal.QUOTA
         return None
@@ -178,7 +198,7 @@ class FranceConnectFlow:
         ``on_elector`` is told the elector id as soon as the state names it (to tag log lines).
         ``iss``, when the provider sends it (RFC 9207), must be the provider's issuer.
         """
-        now = self.service.clock.now()
+        now = self._clock.now()
         # The state is consumed first, whatever else the request says: it can never serve twice.
         taken = self._take_state(state)
         if taken is None or taken.expires_at <= now:
@@ -228,7 +248,7 @@ class FranceConnectFlow:
     def _match_and_send(
         self, elector_id: str, login: ProviderLogin, request_id: str, now: float
     ) -> FcOutcome:
-        elector = self.service.electors.get(elector_id)
+        elector = self._electors.get(elector_id)
         try:
             identity = civil_identity_from_claims(login.userinfo)
         except IncompleteIdentityError:
@@ -250,7 +270,7 @@ class FranceConnectFlow:
             return FcOutcome.refused(Refusal.NO_ADDRESS)
 
         try:
-            issued = self.service.issue_link(
+            issued = self._issuer.issue_link(
                 elector_id,
                 channel=Channel.EMAIL,
                 destination=email,
@@ -278,12 +298,12 @@ class FranceConnectFlow:
 
     # -- back from FranceConnect's logout ---------------------------------------------------------
     def logout_return(self, state: str) -> FcOutcome:
-        outcome = self.logout_states.verify(state, self.service.clock.now())
+        outcome = self.logout_states.verify(state, self._clock.now())
         return outcome or FcOutcome.refused(Refusal.SESSION_EXPIRED)
 
     # -- helpers ----------------------------------------------------------------------------------
     def _token(self) -> str:
-        return encode_token(self.service.random.token_bytes(STATE_BYTES))
+        return encode_token(self._random.token_bytes(STATE_BYTES))
 
     def _state_id(self, state: str) -> str:
         return link_digest(self._link_key, state)
@@ -296,19 +316,18 @@ class FranceConnectFlow:
     def _audit(
         self, elector_id: str, outcome: str, request_id: str, now: float, detail: str | None = None
     ) -> None:
-        self.service.audit.record(
-            AuditEvent(
-                elector_id=elector_id,
-                event=AUDIT_EVENT,
-                outcome=outcome,
-                request_id=request_id,
-                at=now,
-                method=Method.FRANCECONNECT.value,
-                detail=detail,
-            )
+        auditing.record(
+            self._audit_log,
+            elector_id,
+            AUDIT_EVENT,
+            outcome,
+            request_id,
+            now,
+            method=Method.FRANCECONNECT.value,
+            detail=detail,
         )
 
 
-def _reason(error: Exception) -> str:
+def _reason(error: IdentityProviderError | StoreUnavailable | ReassortError) -> str:
     reason = getattr(error, "reason", None) or getattr(error, "code", None)
     return str(reason) if reason else type(error).__name__

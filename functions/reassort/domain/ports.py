@@ -16,6 +16,14 @@ class NotificationError(Exception):
     """A message could not be handed to the sending service."""
 
 
+class StoreUnavailable(Exception):
+    """A store could not be read or written. ``reason`` is a stable, log-safe code."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class IdentityProviderError(Exception):
     """The identity provider refused the login or its answer failed verification.
 
@@ -92,7 +100,9 @@ class LinkStore(Protocol):
 
 
 class FcStateStore(Protocol):
-    def save(self, state: FcState) -> None: ...
+    def save(self, state: FcState) -> None:
+        """Raises StoreUnavailable when the state cannot be stored."""
+        ...
 
     def take(self, state_id: str) -> FcState | None:
         """Delete and return the state: a state can be consumed once."""
@@ -144,3 +154,15 @@ class RandomSource(Protocol):
     def token_bytes(self, n: int) -> bytes: ...
 
     def choice(self, seq: str) -> str: ...
+
+
+class SecretHasher(Protocol):
+    """A slow, salted hash of answers, identifiers and vote codes."""
+
+    def hash(self, secret: str) -> str: ...
+
+    def verify(self, stored_hash: str | None, secret: str) -> bool:
+        """True when the secret matches; a missing hash costs one verification all the same."""
+        ...
+
+    def needs_rehash(self, stored_hash: str) -> bool: ...

@@ -34,7 +34,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from reassort.domain.hashing import Argon2Profile, SecretHasher
+from reassort.adapters.system import Argon2Profile, SecretHasher
 from reassort.roll.schema import Problem, RollRow, validate_row
 
 log = logging.getLogger(__name__)

@@ -1,12 +1,29 @@
-"""argon2id hashing of answers, identifiers and vote codes."""
+"""The machine's own services: its clock, its CSPRNG and argon2id hashing."""
 
 from __future__ import annotations
 
+import secrets
+import time
 from dataclasses import dataclass
 from functools import cached_property
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.time()
+
+
+class SystemRandom:
+    """The CSPRNG of the operating system."""
+
+    def token_bytes(self, n: int) -> bytes:
+        return secrets.token_bytes(n)
+
+    def choice(self, seq: str) -> str:
+        return secrets.choice(seq)
 
 
 @dataclass(frozen=True)
@@ -17,6 +34,8 @@ class Argon2Profile:
 
 
 class SecretHasher:
+    """argon2id hashing of answers, identifiers and vote codes (rehash on parameter change)."""
+
     def __init__(self, profile: Argon2Profile | None = None) -> None:
         self.profile = profile or Argon2Profile()
         self._hasher = PasswordHasher(
