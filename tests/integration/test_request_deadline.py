@@ -39,7 +39,7 @@ def test_given_a_slow_information_email_when_no_time_is_left_to_send_the_link_th
 ) -> None:
     # The link is stored (its quota slot taken) before any send; the information e-mail then
     # takes so long that less than one attempt of the link's send is left, but enough to revoke.
-    sender = wiring.get_service().notifier._email_sender()  # type: ignore[attr-defined]
+    sender = wiring.get_notifier()._email_sender()  # type: ignore[attr-defined]
     took = {"n": 0}
 
     def slow_after_success(**_: object) -> None:
