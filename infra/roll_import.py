@@ -33,6 +33,11 @@ from constructs import Construct
 from reassort.adapters.elector_attributes import ELECTORS_KEY, ROLL_FIELDS
 
 WORKER_HANDLER = "roll_import_worker.handler.lambda_handler"
+# An express child workflow of a Distributed Map stops at 5 minutes: the worker and its task
+# must end well before, or a batch that is still writing is cut without a clean failure.
+EXPRESS_CHILD_LIMIT = Duration.minutes(5)
+WORKER_TIMEOUT = Duration.minutes(4)
+TASK_TIMEOUT = Duration.seconds(270)
 # Attributes the import may write (functions/reassort/roll/worker.py); state attributes are not among them.
 IMPORT_WRITABLE_ATTRIBUTES = (
     ELECTORS_KEY,
@@ -66,11 +71,17 @@ class RollImportConstruct(Construct):
         max_concurrency: int = 200,
         memory_size: int = 1769,
         worker_timeout: Duration | None = None,
+        # Failed batches the run tolerates before it stops (their rows are in the failure report
+        # and an import run again is idempotent): one bad batch must not abort a million rows.
+        tolerated_failure_percentage: float = 1.0,
         object_expiry_days: int = 7,
         log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
+        timeout = worker_timeout or WORKER_TIMEOUT
+        if timeout.to_seconds() >= TASK_TIMEOUT.to_seconds():
+            raise ValueError("the worker must time out before its task and the express child's 5 minutes")
         stack = Stack.of(self)
         stage = (environment or {}).get("STAGE")
         # Named after the stage, so the operations documents can say where to upload and what to start.
@@ -107,7 +118,7 @@ class RollImportConstruct(Construct):
             layers=[layer],
             # one full vCPU: argon2 is CPU-bound, GB-s are the same and batches finish sooner
             memory_size=memory_size,
-            timeout=worker_timeout or Duration.minutes(10),
+            timeout=timeout,
             log_group=worker_logs,
             environment={
                 **(environment or {}),
@@ -137,6 +148,7 @@ class RollImportConstruct(Construct):
             lambda_function=self.worker,
             payload_response_only=True,
             retry_on_service_exceptions=False,
+            task_timeout=sfn.Timeout.duration(TASK_TIMEOUT),
         )
         invoke.add_retry(
             errors=[
@@ -168,8 +180,10 @@ class RollImportConstruct(Construct):
             },
             max_concurrency=max_concurrency,
             map_execution_type=sfn.StateMachineType.EXPRESS,
+            # reports/<run>/FAILED_*.json lists each failed batch with its rows (index and fields
+            # without secrets' plaintext: rows are read from the bucket by index).
             result_writer=sfn.ResultWriter(bucket=self.bucket, prefix="reports/"),
-            tolerated_failure_percentage=0,
+            tolerated_failure_percentage=tolerated_failure_percentage,
         )
         self.map.item_processor(invoke)
 

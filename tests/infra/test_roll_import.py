@@ -26,7 +26,7 @@ def _synth(tmp_path_factory: pytest.TempPathFactory, environment: dict[str, str]
     from aws_cdk import aws_secretsmanager as secretsmanager
     from aws_cdk.assertions import Template
 
-    from infra.roll_import import RollImportConstruct
+    from infra.roll_import import RollImportConstruct as RollImportConstruct
 
     app = App(context={"aws:cdk:bundling-stacks": []})
     stack = Stack(app, "RollImportTest")
@@ -77,8 +77,48 @@ def test_given_the_construct_when_synthesised_then_a_distributed_map_reads_the_c
     assert map_state["ItemBatcher"] == {"MaxItemsPerBatch": 40}
     assert map_state["MaxConcurrency"] == 150
     assert map_state["ItemSelector"] == {"row.$": "$$.Map.Item.Index", "fields.$": "$$.Map.Item.Value"}
-    assert map_state.get("ToleratedFailurePercentage", 0) == 0  # a failed batch fails the run
+    # one failed batch does not abort a long run; the report lists it for an idempotent rerun
+    assert map_state["ToleratedFailurePercentage"] == 1
     assert map_state["ResultWriter"]["Parameters"]["Prefix"] == "reports/"
+
+
+def test_given_express_child_workflows_then_the_worker_and_its_task_end_before_their_five_minutes(template):
+    (map_state,) = definition(template)["States"].values()
+    (task,) = map_state["ItemProcessor"]["States"].values()
+    assert task["TimeoutSeconds"] < 300
+    (worker,) = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "roll_import_worker.handler.lambda_handler"}}
+    ).values()
+    assert worker["Properties"]["Timeout"] < task["TimeoutSeconds"]
+
+
+def test_given_a_worker_timeout_past_the_express_limit_then_the_construct_refuses_it() -> None:
+    from aws_cdk import App, Duration, Stack
+    from aws_cdk import aws_dynamodb as dynamodb
+    from aws_cdk import aws_lambda as lambda_
+    from aws_cdk import aws_secretsmanager as secretsmanager
+
+    from infra.roll_import import RollImportConstruct as RollImport
+
+    stack = Stack(App(), "Probe")
+    table = dynamodb.Table(
+        stack, "T", partition_key=dynamodb.Attribute(name="elector_id", type=dynamodb.AttributeType.STRING)
+    )
+    code = lambda_.Code.from_inline("def lambda_handler(event, context): pass")
+    layer = lambda_.LayerVersion.from_layer_version_arn(
+        stack, "L", "arn:aws:lambda:eu-west-3:123456789012:layer:deps:1"
+    )
+    secret = secretsmanager.Secret(stack, "S")
+    with pytest.raises(ValueError, match="5 minutes"):
+        RollImport(
+            stack,
+            "Import",
+            electors_table=table,
+            code=code,
+            layer=layer,
+            secret=secret,
+            worker_timeout=Duration.minutes(10),
+        )
 
 
 def test_given_the_worker_when_synthesised_then_it_runs_the_shared_code_with_the_dependency_layer(template):
