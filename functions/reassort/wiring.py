@@ -21,17 +21,17 @@ from .adapters.secrets import Secrets, load_secrets
 from .adapters.sending import Notifier
 from .adapters.system import SecretHasher, SystemClock, SystemRandom
 from .config import get_settings
-from .domain.challenge import ChallengeRequests
 from .domain.errors import ServiceUnavailable
-from .domain.issuing import LinkIssuer
 from .domain.ports import Clock, IdentityProvider
-from .domain.redemption import LinkRedemption
 from .http import logger, metrics, session_token
 
 if TYPE_CHECKING:
     from .adapters.franceconnect import FranceConnectClient
     from .adapters.portal_auth import PortalSessionVerifier
+    from .domain.challenge import ChallengeRequests
     from .domain.franceconnect import FranceConnectFlow
+    from .domain.issuing import LinkIssuer
+    from .domain.redemption import LinkRedemption
 
 
 _clock: Clock = SystemClock()
@@ -112,6 +112,10 @@ def get_random() -> SystemRandom:
 @lru_cache(maxsize=1)
 def get_link_issuer() -> LinkIssuer:
     """Sends the links of both the challenge and the FranceConnect paths."""
+    # Each use case is imported only by the functions that use it (cold start: the redemption
+    # never loads the challenge, the challenge never loads the code sealing).
+    from .domain.issuing import LinkIssuer
+
     return LinkIssuer(
         electors=get_electors(),
         links=get_links(),
@@ -126,6 +130,8 @@ def get_link_issuer() -> LinkIssuer:
 
 @lru_cache(maxsize=1)
 def get_challenge_requests() -> ChallengeRequests:
+    from .domain.challenge import ChallengeRequests
+
     return ChallengeRequests(
         electors=get_electors(),
         notifier=get_notifier(),
@@ -139,6 +145,8 @@ def get_challenge_requests() -> ChallengeRequests:
 
 @lru_cache(maxsize=1)
 def get_link_redemption() -> LinkRedemption:
+    from .domain.redemption import LinkRedemption
+
     return LinkRedemption(
         electors=get_electors(),
         links=get_links(),
