@@ -468,7 +468,9 @@ def test_given_ctrl_c_during_a_parallel_import_when_pressed_then_it_stops_within
         assert process.returncode == 130, err
         assert stopped_after < 2.0
         assert "Traceback" not in err and "point de reprise enregistré" in err
-        done_before = json.loads(checkpoint.read_text())["done_below"]
+        saved = json.loads(checkpoint.read_text())
+        # with two processes chunk 1 may finish before chunk 0: it is then kept in done_extra
+        done_before = saved["done_below"] + len(saved["done_extra"])
         assert 1 <= done_before < 100
         env["ARGON2_MEMORY_KIB"], env["ARGON2_TIME_COST"] = "64", "1"
         again = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT, timeout=60)
