@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import json
-import socket
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .adapters.system import Argon2Profile
+from .addresses import check_public_https_url
 from .domain.rules import Rules
 
 PARIS = ZoneInfo("Europe/Paris")
 # FranceConnect's provider and the addresses it sends the elector back to: https and public in
 # every deployed stage; the local stack's emulator runs on http://127.0.0.1.
 FRANCECONNECT_URL_SETTINGS = ("fc_issuer", "fc_redirect_uri", "fc_post_logout_redirect_uri")
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 
 
 def parse_instant(value: str | None) -> float | None:
@@ -33,41 +30,6 @@ def parse_instant(value: str | None) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=PARIS)
     return moment.timestamp()
-
-
-def is_loopback_host(host: str) -> bool:
-    """This machine: localhost names, 127.0.0.0/8 in any IPv4 notation, ::1, IPv4-mapped
-    loopback and the unspecified address (0.0.0.0 and :: reach this machine too)."""
-    host = host.rstrip(".").casefold()
-    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
-        return True
-    try:
-        address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(host)
-    except ValueError:
-        try:
-            # The short and numeric forms resolvers also accept: 127.1, 2130706433, 0x7f.1.
-            address = ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
-            return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return address.is_loopback or address.is_unspecified
-
-
-def check_public_https_url(name: str, value: str) -> None:
-    """Refuse (ValueError naming the environment variable) unless `value` is an https URL whose
-    host is not this machine."""
-    try:
-        parts = urlsplit(value)
-        scheme, host = parts.scheme, parts.hostname
-    except ValueError:  # a malformed IPv6 host
-        scheme, host = "", None
-    if scheme != "https" or not host:
-        raise ValueError(f"{name.upper()} must be an https URL outside the local stage, got {value!r}")
-    if is_loopback_host(host):
-        raise ValueError(
-            f"{name.upper()} must not point to this machine outside the local stage, got {value!r}"
-        )
 
 
 class Settings(BaseSettings):

@@ -206,6 +206,7 @@ def get_fc_client() -> FranceConnectClient:
             redirect_uri=settings.fc_redirect_uri,
             post_logout_redirect_uri=settings.fc_post_logout_redirect_uri,
             id_token_alg=settings.fc_id_token_alg,
+            allow_loopback=settings.stage == "local",
         )
     )
 

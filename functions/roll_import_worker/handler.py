@@ -1,6 +1,6 @@
 """Distributed Map worker: validate, hash and upsert one batch of roll rows.
 
-The per-chunk code is the CLI's (``reassort.roll.worker``), shipped in its own layer next to the
+The per-chunk code is the CLI's (``reassort.roll.worker``), in the shared code asset with the
 dependency layer. The event is the Distributed Map batch:
 ``{"Items": [{"row": <0-based data-row index>, "fields": {<column>: <value>}}], "BatchInput": {...}}``.
 The answer carries counters and (row, field, code) problems: never a value of a row.

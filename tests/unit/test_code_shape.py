@@ -1,4 +1,5 @@
-"""Shape of the roll import and ops code: imports run one way, no function above grade C."""
+"""Shape of the code: imports run one way, no function above grade C, the documented layout
+names every module."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ import pytest
 from radon.complexity import cc_rank, cc_visit
 
 ROOT = Path(__file__).resolve().parents[2]
-# Roll import, its Lambda worker and the ops tools (the OpenAPI writer is kept elsewhere).
-MEASURED = [
-    *sorted((ROOT / "functions" / "reassort" / "roll").glob("*.py")),
-    *sorted((ROOT / "functions" / "roll_import_worker").glob("*.py")),
-    *sorted(p for p in (ROOT / "tools").rglob("*.py") if p.name != "openapi.py"),
-    ROOT / "infra" / "roll_import.py",
-]
+# Everything that is not a test: the Lambda code, the local stack, the ops tools, the CDK app.
+MEASURED = sorted(
+    path
+    for part in ("functions", "local", "tools", "infra")
+    for path in (ROOT / part).rglob("*.py")
+    if "cdk.out" not in path.parts
+)
 
 
 def imported_packages(path: Path) -> set[str]:
@@ -46,3 +47,25 @@ def test_given_the_function_packages_when_read_then_they_import_neither_tools_no
 def test_given_local_and_tools_when_read_then_local_never_imports_tools():
     for path in (ROOT / "local").rglob("*.py"):
         assert "tools" not in imported_packages(path), path.relative_to(ROOT)
+
+
+def _layout_block() -> str:
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    return text.split("## Layout", 1)[1].split("```")[1]
+
+
+def test_given_the_architecture_page_when_read_then_its_layout_names_every_module_of_the_functions():
+    layout = _layout_block()
+    reassort = ROOT / "functions" / "reassort"
+    expected = [p.name for p in reassort.glob("*.py") if p.name != "__init__.py"]
+    expected += [p.name for p in (reassort / "domain").glob("*.py") if p.name != "__init__.py"]
+    expected += [p.name for p in (reassort / "adapters").glob("*.py") if p.name != "__init__.py"]
+    expected += [f"{p.name}/" for p in reassort.iterdir() if (p / "__init__.py").exists()]
+    expected += [
+        f"{p.name}/handler.py" for p in (ROOT / "functions").iterdir() if (p / "handler.py").exists()
+    ]
+    expected += [
+        p.name for p in (ROOT / "local").glob("*.py") if p.name not in ("__init__.py", "__main__.py")
+    ]
+    missing = sorted(name for name in expected if name not in layout)
+    assert missing == []

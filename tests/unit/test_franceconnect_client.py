@@ -52,6 +52,7 @@ class FakeFranceConnect(BaseAdapter):
         self.id_token = ""
         self.fail_with: Exception | None = None
         self.discovery_issuer = ISSUER
+        self.discovery_overrides: dict[str, str] = {}
 
     # what FranceConnect would sign
     def sign(
@@ -67,7 +68,8 @@ class FakeFranceConnect(BaseAdapter):
         path = urlsplit(request.url or "").path
         if path.endswith("/.well-known/openid-configuration"):
             self.discovery_calls += 1
-            return _response(200, json.dumps(discovery_document(self.discovery_issuer)), "application/json")
+            document = discovery_document(self.discovery_issuer) | self.discovery_overrides
+            return _response(200, json.dumps(document), "application/json")
         if path.endswith("/jwks"):
             self.jwks_calls += 1
             keys = [key.as_dict(private=False) for key in self.published]
@@ -236,6 +238,62 @@ def test_given_a_discovery_naming_another_issuer_when_loaded_then_unavailable(
     with pytest.raises(FranceConnectUnavailable) as info:
         client.metadata()
     assert info.value.reason == "discovery_issuer_mismatch"
+
+
+@pytest.mark.parametrize(
+    "endpoint, url",
+    [
+        ("token_endpoint", "http://fc.test/api/v2/token"),
+        ("jwks_uri", "https://127.0.0.1/api/v2/jwks"),
+        ("authorization_endpoint", "https://localhost/api/v2/authorize"),
+    ],
+)
+def test_given_a_discovery_announcing_an_endpoint_off_public_https_when_loaded_then_unavailable(
+    client: FranceConnectClient, fc: FakeFranceConnect, endpoint: str, url: str
+) -> None:
+    fc.discovery_overrides = {endpoint: url}
+    with pytest.raises(FranceConnectUnavailable) as info:
+        client.metadata()
+    assert info.value.reason == "discovery_insecure_endpoint"
+    assert fc.token_requests == []
+
+
+def _config(issuer: str, allow_loopback: bool = False) -> FranceConnectConfig:
+    return FranceConnectConfig(
+        issuer=issuer,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        redirect_uri="https://reassort.test/cb",
+        post_logout_redirect_uri="https://reassort.test/out",
+        allow_loopback=allow_loopback,
+    )
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        "http://127.0.0.1:8100/api/v2",
+        "http://localhost:8100/api/v2",
+        "https://127.1/api/v2",
+        "https://[::1]:8443/api/v2",
+        "http://fc.example.gouv.fr/api/v2",
+        "fc.example.gouv.fr/api/v2",
+    ],
+)
+def test_given_a_deployed_stage_when_the_issuer_is_not_a_public_https_url_then_refused(issuer: str) -> None:
+    with pytest.raises(ValueError, match="FC_ISSUER"):
+        _config(issuer)
+
+
+def test_given_the_local_stage_when_the_issuer_is_the_emulator_on_this_machine_then_accepted() -> None:
+    assert _config("http://127.0.0.1:8100/api/v2", allow_loopback=True).allow_loopback
+    assert _config("http://localhost:8100/api/v2", allow_loopback=True).allow_loopback
+    assert _config(ISSUER, allow_loopback=True).issuer == ISSUER
+
+
+def test_given_the_local_stage_when_the_issuer_is_plain_http_elsewhere_then_still_refused() -> None:
+    with pytest.raises(ValueError, match="FC_ISSUER must be an https URL"):
+        _config("http://fc.example.gouv.fr/api/v2", allow_loopback=True)
 
 
 def test_given_an_id_token_when_building_the_logout_url_then_hint_state_and_return_uri(

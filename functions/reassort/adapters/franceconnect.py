@@ -34,6 +34,7 @@ from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 
 from .. import deadline
+from ..addresses import check_public_https_url, is_loopback_url
 from ..domain.ports import IdentityProviderError, IdentityProviderUnavailable
 
 __all__ = [
@@ -95,13 +96,21 @@ class FranceConnectConfig:
     # At most one JWKS refetch forced by a token (unknown kid, bad signature) per this interval:
     # a flood of forged tokens cannot turn into a flood of requests to FranceConnect.
     jwks_refetch_interval_seconds: int = 60
+    # Only the local stage sets this: its FranceConnect emulator answers over http on this
+    # machine. Everywhere else the issuer and every endpoint it announces are public https URLs.
+    allow_loopback: bool = False
 
     def __post_init__(self) -> None:
         # HS256 would be verified with the client secret, which we share with FranceConnect.
         if self.id_token_alg not in ALLOWED_ALGORITHMS:
             raise ValueError(f"FranceConnect ID token algorithm must be one of {sorted(ALLOWED_ALGORITHMS)}")
-        if not self.issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            raise ValueError("FranceConnect issuer must be an https URL")
+        self.check_url("fc_issuer", self.issuer)
+
+    def check_url(self, name: str, url: str) -> None:
+        """ValueError unless `url` may be used to reach FranceConnect in this stage."""
+        if self.allow_loopback and is_loopback_url(url):
+            return
+        check_public_https_url(name, url)
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,9 @@ class ProviderMetadata:
         if not all(isinstance(v, str) and v for v in values.values()):
             raise FranceConnectUnavailable("discovery_incomplete")
         return cls(**values)
+
+    def endpoints(self) -> dict[str, str]:
+        return {name: value for name, value in vars(self).items() if name != "issuer"}
 
 
 @dataclass(frozen=True)
@@ -172,6 +184,11 @@ class FranceConnectClient:
                 metadata = ProviderMetadata.from_document(document)
                 if metadata.issuer != self.config.issuer:
                     raise FranceConnectUnavailable("discovery_issuer_mismatch")
+                try:
+                    for name, url in metadata.endpoints().items():
+                        self.config.check_url(name, url)
+                except ValueError:
+                    raise FranceConnectUnavailable("discovery_insecure_endpoint") from None
                 self._metadata, self._metadata_at = metadata, now
             return self._metadata
 

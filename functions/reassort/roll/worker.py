@@ -34,6 +34,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from reassort.adapters.dynamodb import from_attributes, to_attributes
 from reassort.adapters.system import Argon2Profile, SecretHasher
 from reassort.roll.schema import Problem, RollRow, validate_row
 
@@ -220,7 +221,7 @@ def read_existing(client: Any, table: str, elector_ids: Iterable[str]) -> dict[s
     for start in range(0, len(ids), 100):
         request: dict[str, Any] = {
             table: {
-                "Keys": [{"elector_id": {"S": i}} for i in ids[start : start + 100]],
+                "Keys": [to_attributes({"elector_id": i}) for i in ids[start : start + 100]],
                 "ProjectionExpression": ", ".join(f"#{n}" for n in _READ_ATTRIBUTES),
                 "ExpressionAttributeNames": {f"#{n}": n for n in _READ_ATTRIBUTES},
                 "ConsistentRead": True,
@@ -229,10 +230,11 @@ def read_existing(client: Any, table: str, elector_ids: Iterable[str]) -> dict[s
         delay = 0.05
         while request:
             answer = client.batch_get_item(RequestItems=request)
-            for item in answer.get("Responses", {}).get(table, []):
-                found[item["elector_id"]["S"]] = _Existing(
-                    roll_digest=item.get("roll_digest", {}).get("S"),
-                    vote_code_digest=item.get("roll_vote_code_digest", {}).get("S"),
+            for typed in answer.get("Responses", {}).get(table, []):
+                item = from_attributes(typed)
+                found[item["elector_id"]] = _Existing(
+                    roll_digest=item.get("roll_digest"),
+                    vote_code_digest=item.get("roll_vote_code_digest"),
                     has_vote_code="vote_code_hash" in item,
                     reissued="code_changed_at" in item,
                 )
@@ -251,21 +253,21 @@ def _hash_secrets(row: RollRow, hasher: SecretHasher) -> dict[str, str]:
 
 
 def _create_rows(client: Any, table: str, rows: Sequence[tuple[RollRow, dict[str, str]]]) -> int:
-    now = {"N": str(int(datetime.now(UTC).timestamp()))}
+    now = int(datetime.now(UTC).timestamp())
     for start in range(0, len(rows), 25):
         requests = []
         for row, hashes in rows[start : start + 25]:
             item: dict[str, Any] = {
-                "elector_id": {"S": row.elector_id},
-                "display_name": {"S": row.display_name},
-                "pro_email": {"S": row.pro_email},
-                "roll_digest": {"S": row.digest},
-                "roll_vote_code_digest": {"S": row.vote_code_digest},
+                "elector_id": row.elector_id,
+                "display_name": row.display_name,
+                "pro_email": row.pro_email,
+                "roll_digest": row.digest,
+                "roll_vote_code_digest": row.vote_code_digest,
                 "updated_at": now,
             }
             optional = {"question": row.question, "identity_digest": row.identity_digest, **hashes}
-            item.update({name: {"S": value} for name, value in optional.items() if value})
-            requests.append({"PutRequest": {"Item": item}})
+            item.update({name: value for name, value in optional.items() if value})
+            requests.append({"PutRequest": {"Item": to_attributes(item)}})
         pending: dict[str, Any] = {table: requests}
         delay = 0.05
         while pending:
@@ -289,10 +291,7 @@ def _write_vote_code(row: RollRow, current: _Existing | None) -> bool | None:
 def _write_row(
     client: Any, table: str, row: RollRow, current: _Existing | None, hashes: dict[str, str]
 ) -> str:
-    values: dict[str, Any] = {
-        ":digest": {"S": row.digest},
-        ":now": {"N": str(int(datetime.now(UTC).timestamp()))},
-    }
+    values: dict[str, Any] = {":digest": row.digest, ":now": int(datetime.now(UTC).timestamp())}
     sets = ["roll_digest = :digest", "updated_at = :now"]
     removes = []
     attributes: dict[str, str | None] = {
@@ -310,20 +309,20 @@ def _write_row(
                 removes.append(name)
         else:
             sets.append(f"{name} = :{name}")
-            values[f":{name}"] = {"S": value}
+            values[f":{name}"] = value
     write_code = _write_vote_code(row, current)
     if write_code:
         sets += ["vote_code_hash = :vote_code_hash", "roll_vote_code_digest = :vote_code_digest"]
-        values[":vote_code_hash"] = {"S": hashes["vote_code_hash"]}
-        values[":vote_code_digest"] = {"S": row.vote_code_digest}
+        values[":vote_code_hash"] = hashes["vote_code_hash"]
+        values[":vote_code_digest"] = row.vote_code_digest
     condition = _write_condition(current, bool(write_code), values)
     expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
     request: dict[str, Any] = {
         "TableName": table,
-        "Key": {"elector_id": {"S": row.elector_id}},
+        "Key": to_attributes({"elector_id": row.elector_id}),
         "UpdateExpression": expression,
         "ConditionExpression": condition,
-        "ExpressionAttributeValues": values,
+        "ExpressionAttributeValues": to_attributes(values),
     }
     try:
         _with_backoff(lambda: client.update_item(**request))
@@ -344,7 +343,7 @@ def _write_condition(current: _Existing | None, write_code: bool, values: dict[s
         condition = "attribute_exists(elector_id) AND attribute_not_exists(roll_digest)"
     else:
         condition = "roll_digest = :previous"
-        values[":previous"] = {"S": current.roll_digest}
+        values[":previous"] = current.roll_digest
     if write_code:
         # a redemption between our read and this write must win
         condition += " AND attribute_not_exists(code_changed_at)"
