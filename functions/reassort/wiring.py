@@ -81,7 +81,7 @@ def get_electors() -> DynamoElectorStore:
 @lru_cache(maxsize=1)
 def get_links() -> DynamoLinkStore:
     settings = get_settings()
-    return DynamoLinkStore(settings.links_table, settings.electors_table, get_dynamodb())
+    return DynamoLinkStore(settings.links_table, settings.electors_table, get_audit_store(), get_dynamodb())
 
 
 @lru_cache(maxsize=1)
@@ -91,12 +91,15 @@ def get_notifier() -> Notifier:
 
 
 @lru_cache(maxsize=1)
+def get_audit_store() -> DynamoAuditLog:
+    settings = get_settings()
+    return DynamoAuditLog(settings.audit_table, settings.audit_retention_days, get_dynamodb())
+
+
+@lru_cache(maxsize=1)
 def get_audit() -> ObservedAuditLog:
     """One audit log for every use case: a request's records go out in one write."""
-    settings = get_settings()
-    return ObservedAuditLog(
-        DynamoAuditLog(settings.audit_table, settings.audit_retention_days, get_dynamodb()), logger, metrics
-    )
+    return ObservedAuditLog(get_audit_store(), logger, metrics)
 
 
 @lru_cache(maxsize=1)
@@ -258,6 +261,7 @@ def reset() -> None:
         get_electors,
         get_links,
         get_notifier,
+        get_audit_store,
         get_audit,
         get_hasher,
         get_random,

@@ -22,7 +22,7 @@ import pytest
 
 from local.tables import create_tables, put_roll_record
 from reassort import wiring
-from reassort.adapters.dynamodb import DynamoElectorStore, DynamoLinkStore
+from reassort.adapters.dynamodb import DynamoAuditLog, DynamoElectorStore, DynamoLinkStore
 from reassort.adapters.system import SecretHasher, SystemClock, SystemRandom
 from reassort.config import get_settings
 from reassort.domain.challenge import ChallengeRequests
@@ -307,7 +307,8 @@ def engine(service_env: dict[str, str], dynamodb_engine: Any) -> Iterator[Engine
     hasher = SecretHasher(settings.argon2_profile())
     notifier, audit = FakeNotifier(), FakeAudit()
     electors = DynamoElectorStore(settings.electors_table, client)
-    links = DynamoLinkStore(settings.links_table, settings.electors_table, client)
+    audit_store = DynamoAuditLog(settings.audit_table, settings.audit_retention_days, client)
+    links = DynamoLinkStore(settings.links_table, settings.electors_table, audit_store, client)
     clock, random, rules = SystemClock(), SystemRandom(), settings.rules()
     issuer = LinkIssuer(
         electors=electors,

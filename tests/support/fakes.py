@@ -50,6 +50,7 @@ class FakeLinks:
     def __init__(self, electors: FakeElectors) -> None:
         self.electors = electors
         self.items: dict[str, LinkRecord] = {}
+        self.records: list[AuditEvent] = []  # audit records written with a redemption
 
     def get(self, link_id: str) -> LinkRecord | None:
         return self.items.get(link_id)
@@ -84,7 +85,14 @@ class FakeLinks:
             self.items.pop(link.link_id, None)
 
     def redeem(
-        self, link: LinkRecord, new_vote_code_hash: str, now: float, *, sealed_code: str, shown_until: float
+        self,
+        link: LinkRecord,
+        new_vote_code_hash: str,
+        now: float,
+        *,
+        sealed_code: str,
+        shown_until: float,
+        record: AuditEvent,
     ) -> bool:
         with self.electors.mutex:
             stored = self.items.get(link.link_id)
@@ -102,6 +110,7 @@ class FakeLinks:
                 link_generation=link.generation + 1,
                 quota_version=elector.quota_version + 1,
             )
+            self.records.append(record)
             return True
 
 
@@ -146,6 +155,10 @@ class FakeAudit:
         self.events: list[AuditEvent] = []
 
     def record(self, event: AuditEvent) -> None:
+        self.events.append(event)
+
+    def observe(self, event: AuditEvent) -> None:
+        """A record its link store wrote: it reaches the trail as a recorded one would."""
         self.events.append(event)
 
     def outcomes(self) -> list[tuple[str, str]]:

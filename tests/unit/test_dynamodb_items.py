@@ -144,7 +144,7 @@ def test_given_a_redeemed_link_item_when_read_then_the_redemption_fields_are_rea
 
 def test_given_a_link_when_issued_then_the_transaction_sends_the_link_item_and_the_quota_as_n() -> None:
     client = RecordingClient()
-    store = DynamoLinkStore("links", "electors", client=client)
+    store = DynamoLinkStore("links", "electors", DynamoAuditLog("audit", 1, client), client=client)
 
     store.issue(_link(), quota_version=0, recent_links={"a1b2": NOW - 60.75}, reset_failures=True)
 
@@ -162,14 +162,24 @@ def test_given_a_link_when_issued_then_the_transaction_sends_the_link_item_and_t
     }
 
 
-def test_given_a_fractional_display_end_when_redeemed_then_it_is_kept_and_the_ttl_rounded_up() -> None:
+def test_given_a_fractional_display_end_when_redeemed_then_it_is_kept_the_ttl_rounded_up_and_audited() -> (
+    None
+):
     client = RecordingClient()
-    store = DynamoLinkStore("links", "electors", client=client)
+    store = DynamoLinkStore("links", "electors", DynamoAuditLog("audit", 1, client), client=client)
 
-    assert store.redeem(_link(), "$argon2id$new", NOW + 10.9, sealed_code="sealed", shown_until=NOW + 130.5)
+    record = AuditEvent("E-1", "redeem", "success", "req-1", NOW + 10.9, method="challenge")
+    assert store.redeem(
+        _link(), "$argon2id$new", NOW + 10.9, sealed_code="sealed", shown_until=NOW + 130.5, record=record
+    )
 
     [(_, call)] = client.calls
-    link_update, elector_update = (item["Update"] for item in call["TransactItems"])
+    *updates, audit_put = call["TransactItems"]
+    link_update, elector_update = (item["Update"] for item in updates)
+    assert audit_put["Put"]["TableName"] == "audit"
+    assert audit_put["Put"]["ConditionExpression"] == "attribute_not_exists(event_key)"
+    assert audit_put["Put"]["Item"]["outcome"] == {"S": "success"}
+    assert audit_put["Put"]["Item"]["event_key"]["S"].endswith("#req-1#redeem#success")
     assert link_update["ExpressionAttributeValues"] == {
         ":now": {"N": str(NOW + 10)},
         ":sealed": {"S": "sealed"},

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from ..domain.model import AuditEvent
-from ..domain.ports import AuditLog
 
 # (event, outcome) -> metric name; "*" matches any event. Alarms in infra/ use these names.
 METRIC_NAMES: dict[tuple[str, str], str] = {
@@ -28,16 +27,23 @@ def metric_name(event: AuditEvent) -> str | None:
     return METRIC_NAMES.get((event.event, event.outcome)) or METRIC_NAMES.get(("*", event.outcome))
 
 
+class AuditStore(Protocol):
+    def record(self, event: AuditEvent) -> None: ...
+
+
 class ObservedAuditLog:
     """Writes the record, then logs and counts it. Only ids, outcomes and channel kinds."""
 
-    def __init__(self, store: AuditLog, logger: Any, metrics: Any) -> None:
+    def __init__(self, store: AuditStore, logger: Any, metrics: Any) -> None:
         self.store = store
         self.logger = logger
         self.metrics = metrics
 
     def record(self, event: AuditEvent) -> None:
         self.store.record(event)
+        self.observe(event)
+
+    def observe(self, event: AuditEvent) -> None:
         fields = {
             "audit_event": event.event,
             "outcome": event.outcome,

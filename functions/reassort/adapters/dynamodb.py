@@ -254,9 +254,12 @@ def link_to_item(link: LinkRecord) -> dict[str, Any]:
 
 
 class DynamoLinkStore:
-    def __init__(self, links_table: str, electors_table: str, client: Any | None = None) -> None:
+    def __init__(
+        self, links_table: str, electors_table: str, audit: DynamoAuditLog, client: Any | None = None
+    ) -> None:
         self.table = links_table
         self.electors_table = electors_table
+        self.audit = audit
         self.client = client or dynamodb_client()
 
     def get(self, link_id: str) -> LinkRecord | None:
@@ -326,7 +329,14 @@ class DynamoLinkStore:
             log.warning("link revocation failed", extra={"elector_id": link.elector_id})
 
     def redeem(
-        self, link: LinkRecord, new_vote_code_hash: str, now: float, *, sealed_code: str, shown_until: float
+        self,
+        link: LinkRecord,
+        new_vote_code_hash: str,
+        now: float,
+        *,
+        sealed_code: str,
+        shown_until: float,
+        record: AuditEvent,
     ) -> bool:
         try:
             self.client.transact_write_items(
@@ -377,6 +387,7 @@ class DynamoLinkStore:
                             ),
                         }
                     },
+                    self.audit.put(record),
                 ]
             )
         except ClientError as exc:
@@ -474,19 +485,25 @@ class DynamoAuditLog:
                 item[name] = value
         return item
 
+    def put(self, event: AuditEvent) -> dict[str, Any]:
+        """The record as one item of another store's transaction."""
+        return self._put(self._item(event))
+
+    def _put(self, item: dict[str, Any]) -> dict[str, Any]:
+        # PutItem only, never over an existing record: the functions' role can append to the
+        # trail but not delete from it (BatchWriteItem would also grant deletes).
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": to_attributes(item),
+                "ConditionExpression": "attribute_not_exists(event_key)",
+            }
+        }
+
     def _write(self, items: list[dict[str, Any]]) -> None:
         # PutItem only, never over an existing record: the functions' role can append to the
         # trail but not delete from it (BatchWriteItem would also grant deletes).
-        puts = [
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": to_attributes(item),
-                    "ConditionExpression": "attribute_not_exists(event_key)",
-                }
-            }
-            for item in _distinct_keys(items)
-        ]
+        puts = [self._put(item) for item in _distinct_keys(items)]
         try:
             if len(puts) == 1:
                 self.client.put_item(**puts[0]["Put"])

@@ -19,14 +19,30 @@ def record(
     detail: str | None = None,
 ) -> None:
     audit.record(
-        AuditEvent(
-            elector_id=elector_id,
-            event=event,
-            outcome=outcome,
-            request_id=request_id,
-            at=now,
-            channel=str(channel) if channel else None,
-            method=method,
-            detail=detail,
+        audit_event(
+            elector_id, event, outcome, request_id, now, channel=channel, method=method, detail=detail
         )
+    )
+
+
+def audit_event(
+    elector_id: str,
+    event: str,
+    outcome: str,
+    request_id: str,
+    now: float,
+    *,
+    channel: str | None = None,
+    method: str | None = None,
+    detail: str | None = None,
+) -> AuditEvent:
+    return AuditEvent(
+        elector_id=elector_id,
+        event=event,
+        outcome=outcome,
+        request_id=request_id,
+        at=now,
+        channel=str(channel) if channel else None,
+        method=method,
+        detail=detail,
     )

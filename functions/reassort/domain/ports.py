@@ -89,10 +89,18 @@ class LinkStore(Protocol):
         ...
 
     def redeem(
-        self, link: LinkRecord, new_vote_code_hash: str, now: float, *, sealed_code: str, shown_until: float
+        self,
+        link: LinkRecord,
+        new_vote_code_hash: str,
+        now: float,
+        *,
+        sealed_code: str,
+        shown_until: float,
+        record: AuditEvent,
     ) -> bool:
         """Atomically mark the link used, keep the sealed code on it until ``shown_until`` (also the
-        item's lifetime), replace the vote-code hash and bump the generation.
+        item's lifetime), replace the vote-code hash, bump the generation and store ``record``
+        in the audit trail: a new code exists if and only if its audit record does.
 
         Returns False when another redemption won or the link is no longer valid.
         """
@@ -144,6 +152,10 @@ class Notifier(Protocol):
 
 class AuditLog(Protocol):
     def record(self, event: AuditEvent) -> None: ...
+
+    def observe(self, event: AuditEvent) -> None:
+        """Log and count a record another store already wrote (inside its own transaction)."""
+        ...
 
 
 class Clock(Protocol):

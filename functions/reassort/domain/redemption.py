@@ -59,8 +59,12 @@ class LinkRedemption:
         code = generate_vote_code(self._random)
         shown_until = now + self._rules.display_seconds
         sealed = seal_code(code, token, link.link_id, self._random)
+        success = auditing.audit_event(
+            link.elector_id, "redeem", "success", request_id, now, method=link.method.value
+        )
+        # The success record is written in the redemption's own transaction (one call less).
         if not self._links.redeem(
-            link, self._hasher.hash(code), now, sealed_code=sealed, shown_until=shown_until
+            link, self._hasher.hash(code), now, sealed_code=sealed, shown_until=shown_until, record=success
         ):
             current = self._links.get(link.link_id)
             if current is not None and current.used_at is not None:
@@ -68,7 +72,7 @@ class LinkRedemption:
                 return self._show_again(current, token, now, request_id)
             self._audit(link.elector_id, "redeem", "lost_race", request_id, now)
             raise LinkInvalid()
-        self._audit(link.elector_id, "redeem", "success", request_id, now, method=link.method.value)
+        self._audit_log.observe(success)
         return NewVoteCode(vote_code=code, display_seconds=self._rules.display_seconds)
 
     def _link_in_window(self, token: str, now: float) -> LinkRecord:
