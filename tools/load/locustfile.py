@@ -11,6 +11,8 @@ Environment:
   LOAD_FC_ELECTORS    JSON list of {"elector_id", "fc_identity", "email"} for the FC journey
   LOAD_WORKER_COUNT   number of Locust workers (each takes its own slice of the roll)
   LOAD_THINK_SECONDS  pause between journeys of one user                      (default 1)
+  LOAD_PACE_SECONDS   if set, one journey per user every N seconds (a fixed arrival rate:
+                      users / N journeys per second, whatever the latency)
   LOAD_RECORD         file where the links' tokens and the new vote codes are appended, for
                       the privacy scan after the run (tools/privacy_scan.py)     (default none)
   LOAD_LOGIN          local (demonstration portal) | test-issuer (stage)        (default local)
@@ -35,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from locust import HttpUser, between, events, task
+from locust import HttpUser, between, constant_pacing, events, task
 from locust.env import Environment
 
 from tools.load.journeys import Elector, ElectorPool, load_electors, password_for, wrong
@@ -45,6 +47,7 @@ SMS_SHARE = float(os.environ.get("LOAD_SMS_SHARE", "0.3"))
 WRONG_SHARE = float(os.environ.get("LOAD_WRONG_SHARE", "0.2"))
 FC_SHARE = float(os.environ.get("LOAD_FC_SHARE", "0"))
 THINK = float(os.environ.get("LOAD_THINK_SECONDS", "1"))
+PACE = float(os.environ.get("LOAD_PACE_SECONDS", "0"))
 OUTBOX_POLLS = 20
 RECORD = os.environ.get("LOAD_RECORD", "")
 # The emulator has a handful of identities and each elector may get 5 links a day: beyond
@@ -102,7 +105,7 @@ def _load_roll(environment: Environment, **_kwargs: Any) -> None:
 
 
 class ReissueUser(HttpUser):
-    wait_time = between(THINK * 0.5, THINK * 1.5)
+    wait_time = constant_pacing(PACE) if PACE else between(THINK * 0.5, THINK * 1.5)
 
     # ---- the journeys ---------------------------------------------------------------------------
     @task

@@ -69,6 +69,7 @@ def start_stack(
     log_path: Path,
     timeout: float = 600,
     roll_via: str = "stack",
+    workers_per_function: int = 2,
 ) -> tuple[subprocess.Popen[bytes], dict[str, Any], Path, list[dict[str, str]]]:
     """The local stack (`python -m local`) in its own process, as `make dev` runs it, with a
     synthetic roll hashed with the stack's argon2 profile, imported by the stack (``--roll``)
@@ -82,7 +83,11 @@ def start_stack(
     write_roll(electors, roll, secrets, profile=Settings.from_env().argon2_profile(), prefix="L")
     ready = workdir / "stack.json"
     ready.unlink(missing_ok=True)
-    env = {**os.environ, "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO")}
+    env = {
+        **os.environ,
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
+        "LOCAL_WORKERS_PER_FUNCTION": str(workers_per_function),
+    }
     command = [
         sys.executable, "-m", "local", "--host", "127.0.0.1", "--port", str(port),
         "--quiet", "--ready-file", str(ready),
@@ -299,6 +304,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--wrong-share", type=float, default=0.2)
     parser.add_argument("--fc-share", type=float, default=0.05)
     parser.add_argument("--think", type=float, default=1.0, help="seconds between journeys of a user")
+    parser.add_argument(
+        "--pace",
+        type=float,
+        default=0.0,
+        help="one journey per user every PACE seconds (fixed arrival rate: users/pace per second)",
+    )
+    parser.add_argument(
+        "--workers-per-function",
+        type=int,
+        default=2,
+        help="worker processes per function in the local stack (concurrent Lambda environments)",
+    )
     parser.add_argument("--port", type=int, default=0, help="local stack port (0: any free port)")
     parser.add_argument(
         "--login",
@@ -330,7 +347,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     record.unlink(missing_ok=True)
     (args.out / "final_stats.json").unlink(missing_ok=True)
     process, stack, secrets, fc_electors = start_stack(
-        args.port, args.electors, args.out, log_path, roll_via=args.roll_via
+        args.port,
+        args.electors,
+        args.out,
+        log_path,
+        roll_via=args.roll_via,
+        workers_per_function=args.workers_per_function,
     )
     base_url = stack["base_url"]
     try:
@@ -344,6 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "LOAD_FC_ELECTORS": json.dumps(fc_electors),
             "LOAD_WORKER_COUNT": str(max(1, args.workers)),
             "LOAD_THINK_SECONDS": str(args.think),
+            "LOAD_PACE_SECONDS": str(args.pace),
             "LOAD_SHAPE_SECONDS": str(_seconds(args.duration)),
             "LOAD_BASE_USERS": str(args.users),
             "LOAD_LINKS": "outbox",
@@ -416,6 +439,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "shape": args.shape,
         "electors": args.electors,
         "think": args.think,
+        "pace": args.pace,
+        "workers_per_function": args.workers_per_function,
         "shares": {"sms": args.sms_share, "wrong": args.wrong_share, "fc": args.fc_share},
         "cores": os.cpu_count(),
         "load_average": {"before": load_before, "after": load_after},
