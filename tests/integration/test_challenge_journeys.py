@@ -8,7 +8,7 @@ from tests.support.links import token_in
 from tests.support.stack import Elector, Stack
 
 
-def test_email_journey_sends_information_first_then_link_and_redeems_once(
+def test_given_an_email_request_then_information_precedes_the_link_and_redeeming_twice_gives_one_code(
     stack: Stack, marie: Elector
 ) -> None:
     reply = stack.challenge(marie, destination="Marie.Perso@Gmail.com")
@@ -44,7 +44,9 @@ def test_email_journey_sends_information_first_then_link_and_redeems_once(
     assert stack.vote_code_accepted(marie.elector_id, new_code)
 
 
-def test_sms_journey_with_nir10_sends_one_gsm7_part(stack: Stack, paul: Elector) -> None:
+def test_given_a_nir10_when_sms_is_chosen_then_information_email_then_one_160_character_sms_that_redeems(
+    stack: Stack, paul: Elector
+) -> None:
     reply = stack.challenge(paul, channel="sms", destination="06 12 34 56 78", identifier="1 72 01 75 001")
 
     assert reply.status == 202
@@ -58,7 +60,9 @@ def test_sms_journey_with_nir10_sends_one_gsm7_part(stack: Stack, paul: Elector)
     assert stack.vote_code_accepted(paul.elector_id, code)
 
 
-def test_get_challenge_shows_the_electors_own_question(stack: Stack, paul: Elector) -> None:
+def test_given_a_portal_session_when_getting_the_challenge_then_the_electors_own_question_and_channels(
+    stack: Stack, paul: Elector
+) -> None:
     reply = stack.call(
         "request_reassort", "GET", "/api/reassort/challenge", session=stack.session(paul.elector_id)
     )
@@ -73,7 +77,7 @@ def test_get_challenge_shows_the_electors_own_question(stack: Stack, paul: Elect
 
 
 @pytest.mark.parametrize("session", [None, "not-a-jwt", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJFLTAwMDEifQ."])
-def test_without_a_valid_portal_session_the_challenge_is_refused(
+def test_given_no_valid_portal_session_when_getting_the_challenge_then_401_unauthenticated(
     stack: Stack, marie: Elector, session: str | None
 ) -> None:
     reply = stack.call("request_reassort", "GET", "/api/reassort/challenge", session=session)
@@ -81,7 +85,9 @@ def test_without_a_valid_portal_session_the_challenge_is_refused(
     assert reply.status == 401 and reply.body["code"] == "UNAUTHENTICATED"
 
 
-def test_a_session_signed_by_another_key_is_refused(stack: Stack, marie: Elector) -> None:
+def test_given_a_session_signed_by_another_key_when_getting_the_challenge_then_401(
+    stack: Stack, marie: Elector
+) -> None:
     from joserfc.jwk import ECKey
 
     from tests.support.keys import portal_session
@@ -91,7 +97,7 @@ def test_a_session_signed_by_another_key_is_refused(stack: Stack, marie: Elector
     assert reply.status == 401
 
 
-def test_expired_session_is_refused(stack: Stack, marie: Elector) -> None:
+def test_given_an_expired_session_when_getting_the_challenge_then_401(stack: Stack, marie: Elector) -> None:
     from tests.support.keys import portal_session
 
     reply = stack.call(
@@ -103,7 +109,9 @@ def test_expired_session_is_refused(stack: Stack, marie: Elector) -> None:
     assert reply.status == 401
 
 
-def test_expired_wrong_and_malformed_tokens_are_one_invalid_link(stack: Stack, marie: Elector) -> None:
+def test_given_expired_wrong_or_malformed_tokens_when_redeemed_then_one_link_invalid_but_422_if_empty_or_long(
+    stack: Stack, marie: Elector
+) -> None:
     stack.clock.value = float(int(stack.clock.value))
     stack.challenge(marie)
     token = token_in(stack.emails()[-1]["body"])
@@ -123,7 +131,7 @@ def test_expired_wrong_and_malformed_tokens_are_one_invalid_link(stack: Stack, m
     assert stack.vote_code_accepted(marie.elector_id, marie.vote_code)
 
 
-def test_a_link_just_before_expiry_still_works(stack: Stack, marie: Elector) -> None:
+def test_given_a_link_one_second_before_expiry_when_redeemed_then_200(stack: Stack, marie: Elector) -> None:
     stack.clock.value = float(int(stack.clock.value))  # frozen from now on
     stack.challenge(marie)
     token = token_in(stack.emails()[-1]["body"])
@@ -132,7 +140,7 @@ def test_a_link_just_before_expiry_still_works(stack: Stack, marie: Elector) -> 
 
 
 @pytest.mark.parametrize("redeemed_first", [0, 1])
-def test_every_unused_link_works_until_one_is_redeemed(
+def test_given_two_live_links_when_either_is_redeemed_then_the_other_becomes_link_invalid(
     stack: Stack, marie: Elector, redeemed_first: int
 ) -> None:
     stack.challenge(marie)
@@ -146,7 +154,9 @@ def test_every_unused_link_works_until_one_is_redeemed(
     assert stack.redeem(other).body["code"] == "LINK_INVALID"
 
 
-def test_five_wrong_attempts_lock_and_alert_once(stack: Stack, marie: Elector) -> None:
+def test_given_five_wrong_attempts_then_locked_with_one_alert_and_no_link_until_30_minutes_pass(
+    stack: Stack, marie: Elector
+) -> None:
     remaining = []
     for _ in range(4):
         reply = stack.challenge(marie, answer="mauvaise réponse")
@@ -170,7 +180,9 @@ def test_five_wrong_attempts_lock_and_alert_once(stack: Stack, marie: Elector) -
     assert stack.challenge(marie).status == 202
 
 
-def test_wrong_answer_and_wrong_identifier_give_the_same_message(stack: Stack, marie: Elector) -> None:
+def test_given_a_wrong_answer_or_identifier_when_requested_then_the_same_wrong_credentials_answer(
+    stack: Stack, marie: Elector
+) -> None:
     wrong_answer = stack.challenge(marie, answer="faux")
     wrong_id = stack.challenge(marie, identifier="99Z9999999ZZZ")
     unknown_nir = stack.challenge(marie, identifier="1991299999")
@@ -179,14 +191,18 @@ def test_wrong_answer_and_wrong_identifier_give_the_same_message(stack: Stack, m
     assert {r.body["code"] for r in (wrong_answer, wrong_id, unknown_nir)} == {"WRONG_CREDENTIALS"}
 
 
-def test_a_success_resets_the_failure_count(stack: Stack, marie: Elector) -> None:
+def test_given_four_failures_when_a_challenge_succeeds_then_the_failure_count_starts_again(
+    stack: Stack, marie: Elector
+) -> None:
     for _ in range(4):
         stack.challenge(marie, answer="faux")
     assert stack.challenge(marie).status == 202
     assert stack.challenge(marie, answer="faux").body["remaining_attempts"] == 4
 
 
-def test_answer_is_checked_after_normalisation(stack: Stack, marie: Elector) -> None:
+def test_given_answer_and_numen_typed_with_other_case_accents_or_spacing_when_requested_then_202(
+    stack: Stack, marie: Elector
+) -> None:
     assert stack.challenge(marie, answer="  elephant   ROSE ", identifier="12e 345 6789 abc").status == 202
 
 
@@ -201,7 +217,7 @@ def test_answer_is_checked_after_normalisation(stack: Stack, marie: Elector) -> 
         "marie@lyon.education.gouv.fr",
     ],
 )
-def test_professional_addresses_are_refused_and_nothing_is_sent(
+def test_given_a_professional_address_when_requested_then_422_refused_and_nothing_is_sent(
     stack: Stack, marie: Elector, address: str
 ) -> None:
     reply = stack.challenge(marie, destination=address)
@@ -222,7 +238,7 @@ def test_professional_addresses_are_refused_and_nothing_is_sent(
         ("n'importe quoi", "PHONE_INVALID"),
     ],
 )
-def test_invalid_and_non_mobile_numbers_are_refused(
+def test_given_an_invalid_foreign_or_landline_number_when_sms_is_chosen_then_422_naming_why_nothing_sent(
     stack: Stack, marie: Elector, number: str, code: str
 ) -> None:
     reply = stack.challenge(marie, channel="sms", destination=number)
@@ -234,12 +250,16 @@ def test_invalid_and_non_mobile_numbers_are_refused(
     assert stack.sms() == [] and stack.emails() == []
 
 
-def test_overseas_mobiles_are_accepted(stack: Stack, marie: Elector) -> None:
+def test_given_an_overseas_mobile_when_sms_is_chosen_then_202_and_the_sms_goes_to_its_e164_number(
+    stack: Stack, marie: Elector
+) -> None:
     assert stack.challenge(marie, channel="sms", destination="+262 692 12 34 56").status == 202
     assert stack.sms()[0][0] == "+262692123456"
 
 
-def test_the_sixth_link_in_24_hours_is_refused_before_any_send(stack: Stack, marie: Elector) -> None:
+def test_given_five_links_in_24_hours_when_a_sixth_is_requested_then_429_before_any_send_until_a_day_passes(
+    stack: Stack, marie: Elector
+) -> None:
     for _ in range(5):
         assert stack.challenge(marie).status == 202
     sent = len(stack.emails())
@@ -253,7 +273,7 @@ def test_the_sixth_link_in_24_hours_is_refused_before_any_send(stack: Stack, mar
     assert stack.challenge(marie).status == 202
 
 
-def test_requests_and_redemptions_outside_the_window_are_refused(
+def test_given_the_election_window_closed_when_requesting_or_redeeming_then_election_closed(
     stack: Stack, marie: Elector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stack.challenge(marie)
@@ -302,7 +322,7 @@ def test_requests_and_redemptions_outside_the_window_are_refused(
         ),
     ],
 )
-def test_invalid_fields_are_named_in_french(
+def test_given_invalid_fields_when_requested_then_422_naming_each_with_a_message_and_nothing_sent(
     stack: Stack, marie: Elector, body: dict[str, str], fields: set[str]
 ) -> None:
     reply = stack.call(
@@ -324,12 +344,14 @@ def test_given_a_body_that_is_not_a_json_object_when_posting_then_400_malformed_
         assert (reply.status, reply.body["code"]) == (400, "MALFORMED_REQUEST"), (path, raw)
 
 
-def test_unknown_routes_answer_a_json_404(stack: Stack) -> None:
+def test_given_an_unknown_route_when_called_then_404_not_found_in_json(stack: Stack) -> None:
     reply = stack.call("redeem", "GET", "/api/links/nowhere")
     assert reply.status == 404 and reply.body["code"] == "NOT_FOUND"
 
 
-def test_an_elector_missing_from_the_roll_gets_a_clear_error(stack: Stack) -> None:
+def test_given_a_session_of_an_elector_not_on_the_roll_when_getting_the_challenge_then_403_elector_unknown(
+    stack: Stack,
+) -> None:
     reply = stack.call("request_reassort", "GET", "/api/reassort/challenge", session=stack.session("E-404"))
     assert reply.status == 403 and reply.body["code"] == "ELECTOR_UNKNOWN"
 

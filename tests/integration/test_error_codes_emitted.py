@@ -195,7 +195,7 @@ FIELDS: dict[str, Scenario] = {
 UNREACHABLE_FIELD_CODES = {"VALUE_INVALID"}
 
 
-def test_every_documented_code_has_a_scenario_here() -> None:
+def test_given_the_documented_codes_then_every_one_has_a_scenario_here_and_no_other() -> None:
     assert set(documented("errors")) == set(ERRORS)
     assert set(documented("fields")) == set(FIELDS) | UNREACHABLE_FIELD_CODES
 

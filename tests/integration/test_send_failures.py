@@ -10,7 +10,9 @@ from typing import Any
 from tests.support.stack import Elector, Stack, fail_sends
 
 
-def test_information_email_failure_issues_no_link(stack: Stack, marie: Elector) -> None:
+def test_given_the_information_email_failing_when_requested_then_send_failed_no_link_and_the_slot_counted(
+    stack: Stack, marie: Elector
+) -> None:
     fail_sends("sesv2", "SendEmail", on_calls={1}, code="MessageRejected")
 
     reply = stack.challenge(marie)
@@ -23,7 +25,9 @@ def test_information_email_failure_issues_no_link(stack: Stack, marie: Elector) 
     assert len(stack.elector_item(marie.elector_id)["recent_links"]["M"]) == 1
 
 
-def test_link_email_failure_revokes_the_link(stack: Stack, marie: Elector) -> None:
+def test_given_the_link_email_failing_when_requested_then_no_link_is_left_the_code_holds_and_a_retry_works(
+    stack: Stack, marie: Elector
+) -> None:
     fail_sends("sesv2", "SendEmail", on_calls={2}, code="MessageRejected")
 
     reply = stack.challenge(marie)
@@ -36,7 +40,9 @@ def test_link_email_failure_revokes_the_link(stack: Stack, marie: Elector) -> No
     assert stack.challenge(marie).status == 202  # the retry goes through
 
 
-def test_sms_failure_revokes_the_link(stack: Stack, marie: Elector) -> None:
+def test_given_the_sms_failing_when_requested_then_503_retry_after_60_and_no_link_is_left(
+    stack: Stack, marie: Elector
+) -> None:
     fail_sends("sns", "Publish", on_calls={1})
 
     reply = stack.challenge(marie, channel="sms", destination="06 12 34 56 78")
@@ -79,7 +85,9 @@ def _throttle_ses(times: int) -> dict[str, int]:
     return attempts
 
 
-def test_short_ses_throttling_is_absorbed_by_sdk_retries(stack: Stack, marie: Elector) -> None:
+def test_given_two_ses_throttles_when_requested_then_sdk_retries_absorb_them_and_one_link_is_issued(
+    stack: Stack, marie: Elector
+) -> None:
     attempts = _throttle_ses(2)
     start = time.perf_counter()
 
@@ -92,7 +100,7 @@ def test_short_ses_throttling_is_absorbed_by_sdk_retries(stack: Stack, marie: El
     assert time.perf_counter() - start < 25  # backoff stays well inside API Gateway's 30 s
 
 
-def test_lasting_ses_throttling_gives_a_retry_message_and_issues_nothing(
+def test_given_lasting_ses_throttling_when_requested_then_a_retry_message_after_3_attempts_and_no_link(
     stack: Stack, marie: Elector
 ) -> None:
     attempts = _throttle_ses(100)

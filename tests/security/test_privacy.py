@@ -29,7 +29,7 @@ def jeanne(stack: Stack) -> Elector:
     )
 
 
-def test_journeys_leave_no_personal_data_in_logs_metrics_or_tables(
+def test_given_requests_wrong_answers_and_redemptions_then_no_personal_data_in_logs_metrics_or_tables(
     stack: Stack, jeanne: Elector, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)

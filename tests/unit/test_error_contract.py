@@ -23,12 +23,12 @@ def _documented_field_codes() -> set[str]:
     return set(re.findall(r"^\| `([A-Z_]+)` \|", section, re.M))
 
 
-def test_every_error_the_service_can_answer_is_documented_with_its_status_and_nothing_more() -> None:
+def test_given_the_error_catalogue_then_docs_errors_md_lists_each_code_with_its_status_and_no_other() -> None:
     catalogue = {cls.code: str(cls.status) for cls in ErrorCatalogue().classes}
     assert _documented_errors() == catalogue
 
 
-def test_every_field_code_the_service_can_answer_is_documented_and_nothing_more() -> None:
+def test_given_the_field_codes_then_docs_errors_md_lists_each_and_no_other() -> None:
     assert _documented_field_codes() == FieldCode.all()
 
 
@@ -43,13 +43,15 @@ def test_given_pydantic_error_kinds_then_never_pydantics_names_in_field_codes() 
     assert {p.code for p in _field_problems(error)} <= FieldCode.all()
 
 
-def test_openapi_document_is_up_to_date() -> None:
+def test_given_the_code_when_the_openapi_document_is_rendered_then_docs_openapi_json_is_identical() -> None:
     from tools.openapi import TARGET, render
 
     assert TARGET.read_text(encoding="utf-8") == render(), "docs/openapi.json is stale: run `make openapi`"
 
 
-def test_openapi_document_states_the_answers_the_service_gives() -> None:
+def test_given_docs_openapi_json_then_it_lists_the_statuses_the_routes_answer_and_no_default_error_schema() -> (
+    None
+):
     document = json.loads((DOCS / "openapi.json").read_text(encoding="utf-8"))
     paths = document["paths"]
     assert set(paths["/api/reassort/challenge"]["post"]["responses"]) >= {"202", "415", "422", "429"}

@@ -229,14 +229,16 @@ accents = ["\u0301", "\u0300", "\u0302", "\u0308", "\u0327"]
 
 
 @given(names)
-def test_property_normalised_name_is_canonical_and_idempotent(raw: str) -> None:
+def test_given_any_name_when_normalised_then_single_spaced_capitals_and_digits_that_normalise_the_same(
+    raw: str,
+) -> None:
     once = normalise_name(raw)
     assert normalise_name(once) == once
     assert re.fullmatch(r"(?:[A-Z0-9]+(?: [A-Z0-9]+)*)?", once)
 
 
 @given(ascii_words, st.data())
-def test_property_case_accents_and_separators_never_change_the_digest(
+def test_given_a_name_with_other_case_accents_or_separators_then_the_identity_digest_is_the_same(
     words: list[str], data: st.DataObject
 ) -> None:
     plain = " ".join(words)
@@ -255,7 +257,7 @@ def test_property_case_accents_and_separators_never_change_the_digest(
 
 
 @given(st.integers(min_value=1900, max_value=2010))
-def test_property_presumed_birthdates_with_00_or_01_give_the_same_digest(year: int) -> None:
+def test_given_a_presumed_birthdate_with_00_or_01_then_the_identity_digest_is_the_same(year: int) -> None:
     assert identity_digest(KEY, "Kone", "Fatoumata", f"{year}-00-00", "F") == identity_digest(
         KEY, "Kone", "Fatoumata", f"{year}-01-01", "F"
     )
@@ -264,7 +266,7 @@ def test_property_presumed_birthdates_with_00_or_01_give_the_same_digest(year: i
 @given(
     st.dates(min_value=date(1900, 1, 1), max_value=date(2010, 12, 31)), st.dates(min_value=date(1900, 1, 1))
 )
-def test_property_distinct_birthdates_give_distinct_digests(first: date, second: date) -> None:
+def test_given_two_distinct_birthdates_then_the_identity_digests_differ(first: date, second: date) -> None:
     assume(first != second)
     assert identity_digest(KEY, "Martin", "Camille", first, "F") != identity_digest(
         KEY, "Martin", "Camille", second, "F"
@@ -274,7 +276,9 @@ def test_property_distinct_birthdates_give_distinct_digests(first: date, second:
 @given(
     st.lists(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=12), min_size=1, max_size=5)
 )
-def test_property_only_the_first_given_name_counts(given_names: list[str]) -> None:
+def test_given_several_given_names_then_only_the_first_counts_in_the_identity_digest(
+    given_names: list[str],
+) -> None:
     assert identity_digest(KEY, "Martin", " ".join(given_names), "1985-09-03", "F") == identity_digest(
         KEY, "Martin", given_names[0], "1985-09-03", "F"
     )

@@ -26,13 +26,13 @@ from reassort.domain.tokens import encode_token, is_token_shaped
 
 
 @given(st.text())
-def test_answer_normalisation_is_idempotent(text: str) -> None:
+def test_given_any_answer_when_normalised_again_then_it_stays_the_same(text: str) -> None:
     once = normalise_answer(text)
     assert normalise_answer(once) == once
 
 
 @given(st.text(alphabet=string.ascii_letters + " éèêàçÉÀÇ", max_size=40))
-def test_answer_normalisation_ignores_case_accents_and_spacing(text: str) -> None:
+def test_given_an_answer_when_uppercased_and_respaced_then_it_normalises_the_same(text: str) -> None:
     noisy = "  " + text.upper().replace(" ", "   ") + "\t"
     assert normalise_answer(noisy) == normalise_answer(text)
 
@@ -41,31 +41,37 @@ def test_answer_normalisation_ignores_case_accents_and_spacing(text: str) -> Non
     ("raw", "expected"),
     [("  Éléphant   Rose ", "elephant rose"), ("ＡＢＣ", "abc"), ("Straße", "strasse"), ("Œuvre", "œuvre")],
 )
-def test_answer_examples(raw: str, expected: str) -> None:
+def test_given_sample_answers_when_normalised_then_the_expected_canonical_text(
+    raw: str, expected: str
+) -> None:
     assert normalise_answer(raw) == expected
 
 
 @given(st.from_regex(r"[0-9A-Z]{13}", fullmatch=True).filter(lambda s: not s[:10].isdigit() or len(s) == 13))
-def test_any_13_character_numen_parses_as_numen(numen: str) -> None:
+def test_given_any_13_character_numen_when_spaced_and_lowercased_then_it_parses_as_that_numen(
+    numen: str,
+) -> None:
     spaced = " ".join(numen[i : i + 3] for i in range(0, 13, 3)).lower()
     parsed = parse_identifier(spaced)
     assert parsed.kind == "numen" and parsed.value == numen
 
 
 @given(st.from_regex(r"[1-8][0-9]{4}([0-9]{2}|2[AB])[0-9]{3}", fullmatch=True))
-def test_any_nir10_parses_as_nir(nir: str) -> None:
+def test_given_any_nir10_when_spaced_dotted_and_lowercased_then_it_parses_as_that_nir(nir: str) -> None:
     parsed = parse_identifier(f"{nir[0]} {nir[1:3]} {nir[3:5]}.{nir[5:].lower()}")
     assert parsed.kind == "nir10" and parsed.value == nir
 
 
 @pytest.mark.parametrize("raw", ["", "123", "9850275123", "12345678901234", "12E3456789AB!", "0850275123"])
-def test_other_shapes_are_refused(raw: str) -> None:
+def test_given_an_identifier_of_another_shape_when_parsed_then_refused(raw: str) -> None:
     with pytest.raises(ValueError):
         parse_identifier(raw)
 
 
 @given(st.integers(min_value=0, max_value=2**32))
-def test_vote_codes_follow_the_alphabet_and_classes(seed: int) -> None:
+def test_given_any_seed_when_a_vote_code_is_generated_then_12_characters_of_the_alphabet_with_each_class(
+    seed: int,
+) -> None:
     rng = random.Random(seed)
 
     class Seeded:
@@ -96,12 +102,12 @@ SAME_SHAPE = set("cCkKpPsSuUvVwWxXzZ")
 LOOK_ALIKES = set("0Oo1lI")
 
 
-def test_the_alphabet_is_typable_without_altgr() -> None:
+def test_given_the_code_alphabet_then_every_character_types_without_altgr_on_azerty_and_qwerty() -> None:
     assert set(codes.SPECIALS) == set("!$*%?+=")
     assert set(codes.ALPHABET) <= AZERTY & QWERTY
 
 
-def test_the_alphabet_keeps_one_case_of_each_letter_that_looks_the_same_written() -> None:
+def test_given_the_code_alphabet_then_one_case_of_each_same_shape_letter_and_no_look_alike() -> None:
     kept = set(codes.ALPHABET) & SAME_SHAPE
     assert {ch.lower() for ch in kept} == {ch.lower() for ch in SAME_SHAPE}  # one case of each ...
     assert all(ch.swapcase() not in kept for ch in kept)  # ... never both
@@ -109,7 +115,7 @@ def test_the_alphabet_keeps_one_case_of_each_letter_that_looks_the_same_written(
     assert len(set(codes.ALPHABET)) == len(codes.ALPHABET) == 54
 
 
-def test_twelve_characters_keep_more_than_64_bits_of_entropy() -> None:
+def test_given_twelve_characters_with_every_class_then_more_than_64_bits_of_entropy() -> None:
     # Every class present: 54**12 codes less those missing a class (inclusion-exclusion).
     assert codes.code_count(2, ("ab", "c")) == 4  # ac, bc, ca, cb, counted by hand
     assert codes.code_count(3, ("a", "b", "c")) == 6  # the permutations
@@ -118,7 +124,9 @@ def test_twelve_characters_keep_more_than_64_bits_of_entropy() -> None:
 
 
 @given(st.text(alphabet=codes.ALPHABET, min_size=12, max_size=12))
-def test_any_code_of_the_alphabet_reads_the_same_whatever_the_case_it_is_copied_in(code: str) -> None:
+def test_given_any_code_when_copied_in_the_wrong_case_then_each_letter_maps_back_to_one_symbol(
+    code: str,
+) -> None:
     # Copied by hand in the wrong case, a same-shape letter still maps back to exactly one symbol.
     for ch in code:
         if ch.lower() in {s.lower() for s in SAME_SHAPE}:
@@ -126,7 +134,7 @@ def test_any_code_of_the_alphabet_reads_the_same_whatever_the_case_it_is_copied_
             assert candidates == {ch}
 
 
-def test_system_random_codes_differ() -> None:
+def test_given_the_system_random_when_200_codes_are_generated_then_all_differ() -> None:
     generated = {codes.generate_vote_code(SystemRandom()) for _ in range(200)}
     assert len(generated) == 200
 
@@ -135,11 +143,15 @@ def test_system_random_codes_differ() -> None:
     ("address", "expected"),
     [("marie.curie@gmail.com", True), ("marie@laposte.net", False), ("a@lyon.education.gouv.fr", True)],
 )
-def test_professional_address_detection(address: str, expected: bool) -> None:
+def test_given_an_address_then_professional_if_the_electors_pro_one_or_under_a_pro_domain(
+    address: str, expected: bool
+) -> None:
     assert is_professional_address(address, "Marie.Curie@Gmail.com", ("education.gouv.fr",)) is expected
 
 
-def test_email_syntax_without_dns() -> None:
+def test_given_an_email_address_when_normalised_then_the_domain_is_lowercased_and_bad_syntax_refused() -> (
+    None
+):
     assert normalise_email(" Jean.Dupont@Exemple.FR ") == "Jean.Dupont@exemple.fr"
     for bad in ("jean", "jean@", "@exemple.fr", "jean dupont@exemple.fr"):
         with pytest.raises(DestinationError):
@@ -158,28 +170,32 @@ def test_email_syntax_without_dns() -> None:
         ("+687 75 12 34", "+687751234", "+687 75 •• 34"),
     ],
 )
-def test_mobile_numbers_of_france_and_overseas(raw: str, e164: str, masked: str) -> None:
+def test_given_a_mobile_of_france_or_overseas_when_normalised_then_its_e164_and_masked_forms(
+    raw: str, e164: str, masked: str
+) -> None:
     assert normalise_mobile(raw) == e164
     assert mask_phone(e164) == masked
 
 
-def test_masked_email_keeps_first_letter_and_domain() -> None:
+def test_given_an_email_address_when_masked_then_the_first_letter_and_the_domain_remain() -> None:
     assert mask_email("marie@gmail.com") == "m•••@gmail.com"
 
 
 @given(st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=10, max_size=40))
-def test_sms_is_one_gsm7_part_for_realistic_hosts(host: str) -> None:
+def test_given_a_realistic_host_when_the_sms_is_written_then_one_gsm7_part_without_stop(host: str) -> None:
     token = encode_token(bytes(32))
     text = link_sms(link_url(f"https://{host}.gouv.fr", token), 60)
     assert len(text) <= 160 and set(text) <= GSM7_BASIC and "STOP" not in text.upper()
 
 
-def test_an_overlong_base_url_is_refused_rather_than_split() -> None:
+def test_given_an_overlong_base_url_when_the_sms_is_written_then_refused_rather_than_split() -> None:
     with pytest.raises(ValueError):
         link_sms(link_url("https://" + "x" * 120 + ".fr", encode_token(bytes(32))), 60)
 
 
-def test_information_email_names_the_channel_and_masks_the_destination() -> None:
+def test_given_an_sms_request_then_the_information_email_names_the_channel_and_masked_number_escaping_html() -> (
+    None
+):
     mail = information_email("Jeanne", Channel.SMS, Method.CHALLENGE, "+33 6 •• •• •• 78", 1_796_000_000)
     assert mail.subject == "Demande de réassort de votre code de vote"
     assert "par SMS" in mail.text and "+33 6 •• •• •• 78" in mail.text
@@ -187,7 +203,7 @@ def test_information_email_names_the_channel_and_masks_the_destination() -> None
     assert "<script" not in information_email("<script>", Channel.EMAIL, Method.CHALLENGE, "x", 0).html
 
 
-def test_token_shape() -> None:
+def test_given_an_encoded_token_then_it_is_token_shaped_but_not_one_shorter_longer_or_of_padding() -> None:
     token = encode_token(bytes(range(32)))
     assert is_token_shaped(token)
     assert (

@@ -317,7 +317,9 @@ def test_given_five_failures_then_locked_once_with_one_alert() -> None:
     world.request()
 
 
-def test_a_failed_alert_email_still_locks() -> None:
+def test_given_the_alert_email_failing_when_the_account_locks_then_it_still_locks_and_audits_the_failure() -> (
+    None
+):
     world = World(max_failed_attempts=1)
     world.notifier.fail_on = {1}
     with pytest.raises(AccountLocked):
@@ -352,7 +354,9 @@ def test_given_no_nir_on_record_when_one_is_typed_then_the_same_argon2_work_is_d
     assert 0.75 < ratio < 1.33, f"absent NIR costs {ratio:.2f}× a NUMEN on record"
 
 
-def test_quota_counts_the_last_24_hours() -> None:
+def test_given_a_quota_of_two_when_a_third_link_is_requested_then_refused_until_the_first_is_24_hours_old() -> (
+    None
+):
     world = World(link_quota=2)
     world.request()
     world.clock.value += 3600
@@ -365,7 +369,7 @@ def test_quota_counts_the_last_24_hours() -> None:
     world.request()
 
 
-def test_window_is_enforced_on_every_use_case() -> None:
+def test_given_an_election_window_then_requests_outside_it_and_links_after_its_grace_are_refused() -> None:
     world = World(opens_at=1_796_000_100.0, closes_at=1_796_000_200.0)
     with pytest.raises(ElectionClosed):
         world.request()
@@ -384,7 +388,7 @@ def test_window_is_enforced_on_every_use_case() -> None:
     assert world.redemption.check_link(token, "r") == LinkCheck(display_seconds=120, redeemed=False)
 
 
-def test_professional_domain_refused_on_the_shared_issue_path() -> None:
+def test_given_the_shared_issue_path_then_pro_domains_are_refused_and_personal_addresses_get_a_link() -> None:
     world = World()
     with pytest.raises(ProfessionalAddressRefused):
         world.issuer.issue_link(
@@ -405,7 +409,9 @@ def test_professional_domain_refused_on_the_shared_issue_path() -> None:
     assert "FranceConnect" in world.notifier.bodies[0]
 
 
-def test_invalid_destination_on_the_shared_path_names_the_field() -> None:
+def test_given_an_invalid_destination_on_the_shared_issue_path_then_invalid_fields_names_destination() -> (
+    None
+):
     world = World()
     with pytest.raises(InvalidFields) as invalid:
         world.issuer.issue_link(
@@ -414,7 +420,9 @@ def test_invalid_destination_on_the_shared_path_names_the_field() -> None:
     assert invalid.value.fields[0].name == "destination"
 
 
-def test_rehash_when_the_profile_changes() -> None:
+def test_given_a_new_argon2_profile_when_a_request_succeeds_then_the_stored_hashes_are_redone_with_it() -> (
+    None
+):
     world = World()
     world.use_hasher(SecretHasher(Argon2Profile(memory_kib=128, time_cost=1, parallelism=1)))
     world.request()
@@ -422,7 +430,7 @@ def test_rehash_when_the_profile_changes() -> None:
     assert "m=128" in (record.answer_hash or "") and "m=128" in (record.numen_hash or "")
 
 
-def test_an_elector_without_a_question_is_sent_to_franceconnect() -> None:
+def test_given_an_elector_without_a_question_when_getting_the_challenge_then_challenge_not_set() -> None:
     world = World()
     world.electors.items["E2"] = ElectorRecord("E2", "X", "x@education.gouv.fr", None, None, None, None, None)
     with pytest.raises(ChallengeNotSet):
