@@ -120,12 +120,13 @@ def test_given_expired_wrong_or_malformed_tokens_when_redeemed_then_one_link_inv
     for candidate in (token, "A" * 43, "not a token", "é" * 43):
         reply = stack.redeem(candidate)
         assert (reply.status, reply.body["code"]) == (410, "LINK_INVALID"), candidate
-    for candidate, field_code in (("A" * 200, "TOO_LONG"), ("", "REQUIRED")):
+    for candidate, field_code, message in (
+        ("A" * 200, "TOO_LONG", "Ce champ est trop long."),
+        ("", "REQUIRED", "Ce champ est obligatoire."),
+    ):
         reply = stack.redeem(candidate)
         assert (reply.status, reply.body["code"]) == (422, "INVALID_FIELDS"), candidate
-        assert reply.body["fields"] == [
-            {"name": "token", "code": field_code, "message": reply.body["fields"][0]["message"]}
-        ]
+        assert reply.body["fields"] == [{"name": "token", "code": field_code, "message": message}]
     assert stack.redeem(token).body["code"] == "LINK_INVALID"
     assert stack.check(token).body["code"] == "LINK_INVALID"
     assert stack.vote_code_accepted(marie.elector_id, marie.vote_code)
@@ -228,6 +229,13 @@ def test_given_a_professional_address_when_requested_then_422_refused_and_nothin
     assert stack.emails() == [] and stack.scan("reassort-links") == []
 
 
+PHONE_MESSAGES = {
+    "PHONE_INVALID": "Saisissez un numéro de téléphone portable valide",
+    "PHONE_NOT_FRENCH": "Seuls les numéros de portable de France métropolitaine et d'outre-mer",
+    "PHONE_NOT_MOBILE": "Ce numéro n'est pas un numéro de portable",
+}
+
+
 @pytest.mark.parametrize(
     ("number", "code"),
     [
@@ -244,9 +252,9 @@ def test_given_an_invalid_foreign_or_landline_number_when_sms_is_chosen_then_422
     reply = stack.challenge(marie, channel="sms", destination=number)
 
     assert reply.status == 422 and reply.body["code"] == "INVALID_FIELDS"
-    assert reply.body["fields"] == [
-        {"name": "destination", "code": code, "message": reply.body["fields"][0]["message"]}
-    ]
+    [field] = reply.body["fields"]
+    assert (field["name"], field["code"]) == ("destination", code)
+    assert field["message"].startswith(PHONE_MESSAGES[code])
     assert stack.sms() == [] and stack.emails() == []
 
 

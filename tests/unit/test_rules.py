@@ -37,6 +37,12 @@ def test_given_an_answer_when_uppercased_and_respaced_then_it_normalises_the_sam
     assert normalise_answer(noisy) == normalise_answer(text)
 
 
+@given(st.text(alphabet=string.ascii_letters + " éèêëàâçîïôùûÉÈÀÇ", max_size=40))
+def test_given_an_answer_when_typed_without_its_accents_then_it_normalises_the_same(text: str) -> None:
+    plain = text.translate(str.maketrans("éèêëàâçîïôùûÉÈÀÇ", "eeeeaaciiouuEEAC"))
+    assert normalise_answer(plain) == normalise_answer(text)
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [("  Éléphant   Rose ", "elephant rose"), ("ＡＢＣ", "abc"), ("Straße", "strasse"), ("Œuvre", "œuvre")],
@@ -47,7 +53,7 @@ def test_given_sample_answers_when_normalised_then_the_expected_canonical_text(
     assert normalise_answer(raw) == expected
 
 
-@given(st.from_regex(r"[0-9A-Z]{13}", fullmatch=True).filter(lambda s: not s[:10].isdigit() or len(s) == 13))
+@given(st.from_regex(r"[0-9A-Z]{13}", fullmatch=True))
 def test_given_any_13_character_numen_when_spaced_and_lowercased_then_it_parses_as_that_numen(
     numen: str,
 ) -> None:
@@ -85,7 +91,7 @@ def test_given_any_seed_when_a_vote_code_is_generated_then_12_characters_of_the_
     assert len(code) == 12
     assert set(code) <= set(codes.ALPHABET)
     assert not set(code) & LOOK_ALIKES
-    assert all(ch.swapcase() == ch or ch.swapcase() not in codes.ALPHABET for ch in code if ch in SAME_SHAPE)
+    assert all(ch.swapcase() not in codes.ALPHABET for ch in code if ch in SAME_SHAPE)
     assert all(set(code) & set(cls) for cls in codes.CLASSES)
     assert code.isascii()
 
@@ -120,7 +126,6 @@ def test_given_twelve_characters_with_every_class_then_more_than_64_bits_of_entr
     assert codes.code_count(2, ("ab", "c")) == 4  # ac, bc, ca, cb, counted by hand
     assert codes.code_count(3, ("a", "b", "c")) == 6  # the permutations
     assert 68.4 < codes.entropy_bits() < 68.5
-    assert codes.entropy_bits() >= 64
 
 
 @given(st.text(alphabet=codes.ALPHABET, min_size=12, max_size=12))
