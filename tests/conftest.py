@@ -7,10 +7,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from local.dynamodb_engine import DynamoEngine
 from local.iam_guard import IamGuard
 from tests.support.keys import PORTAL_AUDIENCE, PORTAL_ISSUER, PORTAL_JWKS, local_secrets
+
+# Property tests judge results, not speed: a per-example deadline only measures how busy the
+# machine is (a CI runner with both cores taken made one example of test_identity exceed 200 ms).
+hypothesis_settings.register_profile("suite", deadline=None)
+hypothesis_settings.load_profile("suite")
 
 # Nothing in the tests may reach AWS: dummy credentials everywhere.
 for _name, _value in {
