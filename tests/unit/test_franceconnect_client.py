@@ -154,20 +154,24 @@ def fc() -> FakeFranceConnect:
     return FakeFranceConnect()
 
 
+def _config(issuer: str = ISSUER, *, alg: str = "ES256", allow_loopback: bool = False) -> FranceConnectConfig:
+    return FranceConnectConfig(
+        issuer=issuer,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        redirect_uri="https://reassort.test/api/fc/callback",
+        post_logout_redirect_uri="https://reassort.test/api/fc/logout-return",
+        id_token_alg=alg,
+        allow_loopback=allow_loopback,
+    )
+
+
 @pytest.fixture
 def make_client(fc: FakeFranceConnect) -> Callable[..., FranceConnectClient]:
     def build(alg: str = "ES256", clock: Callable[[], float] = time.time) -> FranceConnectClient:
         session = requests.Session()
         session.mount("https://fc.test/", fc)
-        config = FranceConnectConfig(
-            issuer=ISSUER,
-            client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET,
-            redirect_uri="https://reassort.test/api/fc/callback",
-            post_logout_redirect_uri="https://reassort.test/api/fc/logout-return",
-            id_token_alg=alg,
-        )
-        return FranceConnectClient(config, session=session, clock=clock)
+        return FranceConnectClient(_config(alg=alg), session=session, clock=clock)
 
     return build
 
@@ -189,14 +193,7 @@ def reason_of(call: Callable[[], object]) -> str:
 @pytest.mark.parametrize("alg", ["HS256", "none", "ES512", ""])
 def test_given_an_algorithm_other_than_es256_or_rs256_when_configured_then_refused(alg: str) -> None:
     with pytest.raises(ValueError):
-        FranceConnectConfig(
-            issuer=ISSUER,
-            client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET,
-            redirect_uri="https://reassort.test/cb",
-            post_logout_redirect_uri="https://reassort.test/out",
-            id_token_alg=alg,
-        )
+        _config(alg=alg)
 
 
 def test_given_state_and_nonce_when_building_the_authorize_url_then_only_franceconnect_parameters(
@@ -256,17 +253,6 @@ def test_given_a_discovery_announcing_an_endpoint_off_public_https_when_loaded_t
         client.metadata()
     assert info.value.reason == "discovery_insecure_endpoint"
     assert fc.token_requests == []
-
-
-def _config(issuer: str, allow_loopback: bool = False) -> FranceConnectConfig:
-    return FranceConnectConfig(
-        issuer=issuer,
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        redirect_uri="https://reassort.test/cb",
-        post_logout_redirect_uri="https://reassort.test/out",
-        allow_loopback=allow_loopback,
-    )
 
 
 @pytest.mark.parametrize(
