@@ -501,8 +501,6 @@ class DynamoAuditLog:
         }
 
     def _write(self, items: list[dict[str, Any]]) -> None:
-        # PutItem only, never over an existing record: the functions' role can append to the
-        # trail but not delete from it (BatchWriteItem would also grant deletes).
         puts = [self._put(item) for item in _distinct_keys(items)]
         try:
             if len(puts) == 1:
