@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from reassort.domain.messages import GSM7_BASIC
 from tests.support.links import token_in
 from tests.support.stack import Elector, Stack
 
@@ -44,7 +45,7 @@ def test_given_an_email_request_then_information_precedes_the_link_and_redeeming
     assert stack.vote_code_accepted(marie.elector_id, new_code)
 
 
-def test_given_a_nir10_when_sms_is_chosen_then_information_email_then_one_160_character_sms_that_redeems(
+def test_given_a_nir10_when_sms_is_chosen_then_information_email_then_one_gsm7_part_sms_that_redeems(
     stack: Stack, paul: Elector
 ) -> None:
     reply = stack.challenge(paul, channel="sms", destination="06 12 34 56 78", identifier="1 72 01 75 001")
@@ -55,7 +56,8 @@ def test_given_a_nir10_when_sms_is_chosen_then_information_email_then_one_160_ch
     assert info["to"] == ["paul.langevin@education.gouv.fr"] and "+33 6 •• •• •• 78" in info["body"]
     ((number, text),) = stack.sms()
     assert number == "+33612345678"
-    assert len(text) <= 160 and text.isascii() and "STOP" not in text
+    # one GSM-7 part: 160 characters of the basic table (no accent, no bracket or brace)
+    assert len(text) <= 160 and set(text) <= GSM7_BASIC and "STOP" not in text
     code = stack.redeem(token_in(text)).body["vote_code"]
     assert stack.vote_code_accepted(paul.elector_id, code)
 
@@ -188,8 +190,14 @@ def test_given_a_wrong_answer_or_identifier_when_requested_then_the_same_wrong_c
     wrong_id = stack.challenge(marie, identifier="99Z9999999ZZZ")
     unknown_nir = stack.challenge(marie, identifier="1991299999")
 
-    assert wrong_answer.body["message"].replace("4", "N") == wrong_id.body["message"].replace("3", "N")
-    assert {r.body["code"] for r in (wrong_answer, wrong_id, unknown_nir)} == {"WRONG_CREDENTIALS"}
+    for reply, remaining in ((wrong_answer, 4), (wrong_id, 3), (unknown_nir, 2)):
+        assert reply.status == 403
+        assert reply.body == {
+            "code": "WRONG_CREDENTIALS",
+            "message": "La réponse secrète ou le NUMEN / n°SS saisi est incorrect. "
+            f"Il vous reste {remaining} tentatives avant le blocage temporaire.",
+            "remaining_attempts": remaining,
+        }
 
 
 def test_given_four_failures_when_a_challenge_succeeds_then_the_failure_count_starts_again(
@@ -298,17 +306,30 @@ def test_given_the_election_window_closed_when_requesting_or_redeeming_then_elec
     assert stack.redeem(token).body["code"] == "ELECTION_CLOSED"
 
 
+REQUIRED = ("REQUIRED", "Ce champ est obligatoire.")
+
+
 @pytest.mark.parametrize(
     ("body", "fields"),
     [
-        ({}, {"answer", "identifier", "channel", "destination"}),
+        ({}, {"answer": REQUIRED, "identifier": REQUIRED, "channel": REQUIRED, "destination": REQUIRED}),
         (
             {"answer": "x", "identifier": "12E3456789ABC", "channel": "pigeon", "destination": "a@b.fr"},
-            {"channel"},
+            {"channel": ("CHANNEL_INVALID", "Choisissez l'envoi par SMS ou par E-MAIL.")},
         ),
         (
             {"answer": "x", "identifier": "123", "channel": "email", "destination": "pas-une-adresse"},
-            {"identifier", "destination"},
+            {
+                "identifier": (
+                    "IDENTIFIER_FORMAT",
+                    "Saisissez votre NUMEN (13 caractères) ou les 10 premiers chiffres de votre "
+                    "numéro de sécurité sociale.",
+                ),
+                "destination": (
+                    "EMAIL_INVALID",
+                    "Saisissez une adresse e-mail valide, par exemple prenom.nom@exemple.fr.",
+                ),
+            },
         ),
         (
             {
@@ -317,7 +338,7 @@ def test_given_the_election_window_closed_when_requesting_or_redeeming_then_elec
                 "channel": "email",
                 "destination": "a@gmail.com",
             },
-            {"answer"},
+            {"answer": ("REQUIRED", "Saisissez la réponse secrète à votre question Défi.")},
         ),
         (
             {
@@ -326,20 +347,19 @@ def test_given_the_election_window_closed_when_requesting_or_redeeming_then_elec
                 "channel": "email",
                 "destination": "a@gmail.com",
             },
-            {"answer"},
+            {"answer": ("TOO_LONG", "Ce champ est trop long.")},
         ),
     ],
 )
-def test_given_invalid_fields_when_requested_then_422_naming_each_with_a_message_and_nothing_sent(
-    stack: Stack, marie: Elector, body: dict[str, str], fields: set[str]
+def test_given_invalid_fields_when_requested_then_422_naming_each_with_its_french_message_and_nothing_sent(
+    stack: Stack, marie: Elector, body: dict[str, str], fields: dict[str, tuple[str, str]]
 ) -> None:
     reply = stack.call(
         "request_reassort", "POST", "/api/reassort/challenge", body, session=stack.session(marie.elector_id)
     )
 
     assert reply.status == 422 and reply.body["code"] == "INVALID_FIELDS"
-    assert {f["name"] for f in reply.body["fields"]} == fields
-    assert all(f["message"] for f in reply.body["fields"])
+    assert {f["name"]: (f["code"], f["message"]) for f in reply.body["fields"]} == fields
     assert stack.emails() == []
 
 
