@@ -19,19 +19,13 @@ from reassort.adapters.journal import DynamoAuditSource
 from reassort.config import parse_instant
 from reassort.journal.figures import compute, to_text
 
-from .seal import FrenchArgumentParser, FrenchHelpFormatter, _french
+from .french_cli import add_target_options, french_parser
 from .supervision_target import resolve
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _french(
-        FrenchArgumentParser(
-            prog="reassort-figures", description=__doc__, formatter_class=FrenchHelpFormatter
-        )
-    )
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--local", metavar="URL", help="pile locale en cours (ex. http://127.0.0.1:8000)")
-    where.add_argument("--etape", metavar="NOM", help="étape déployée dans AWS : dev, recette ou prod")
+    parser = french_parser("reassort-figures", __doc__)
+    add_target_options(parser)
     parser.add_argument(
         "--par", choices=("heure", "jour"), default="jour", help="regroupement (défaut : jour)"
     )

@@ -28,7 +28,7 @@ from reassort.journal.digests import SignedDigest, iso_ms
 from reassort.journal.records import record_order
 from reassort.journal.verify import Report, public_key_fingerprint, verify_journal
 
-from .seal import FrenchArgumentParser, FrenchHelpFormatter, _french
+from .french_cli import add_command, add_target_options, french_parser
 from .supervision_target import Target, resolve
 
 RECORDS_FILE = "records.jsonl"
@@ -46,75 +46,36 @@ ALIASES = {
 
 
 def _target_options(parser: argparse.ArgumentParser) -> None:
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--local", metavar="URL", help="pile locale en cours (ex. http://127.0.0.1:8000)")
-    where.add_argument("--etape", metavar="NOM", help="étape déployée dans AWS : dev, recette ou prod")
+    add_target_options(parser)
     parser.add_argument(
         "--compartiment", metavar="NOM", help="compartiment S3 du journal (par défaut : déduit)"
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _french(
-        FrenchArgumentParser(
-            prog="reassort-journal",
-            description=__doc__,
-            formatter_class=FrenchHelpFormatter,
-            usage="%(prog)s COMMANDE [options]",
-        )
-    )
+    parser = french_parser("reassort-journal", __doc__, usage="%(prog)s COMMANDE [options]")
     commands = parser.add_subparsers(
         dest="command", metavar="COMMANDE", title="commandes", prog="reassort-journal"
     )
 
-    key = _french(
-        commands.add_parser(
-            formatter_class=FrenchHelpFormatter,
-            name="cle-publique",
-            help="afficher la clé publique du journal et son empreinte",
-        )
-    )
+    key = add_command(commands, "cle-publique", "afficher la clé publique du journal et son empreinte")
     _target_options(key)
     key.add_argument("--sortie", type=Path, metavar="FICHIER", help="écrire la clé (PEM) dans ce fichier")
 
-    digest = _french(
-        commands.add_parser(
-            formatter_class=FrenchHelpFormatter,
-            name="condenser",
-            help="écrire maintenant le condensé de la période écoulée",
-        )
-    )
+    digest = add_command(commands, "condenser", "écrire maintenant le condensé de la période écoulée")
     _target_options(digest)
     digest.add_argument("--attente", type=int, default=120, metavar="SECONDES",
                         help="ne couvrir que les enregistrements plus vieux que cela (défaut 120)")  # fmt: skip
 
-    close = _french(
-        commands.add_parser(
-            formatter_class=FrenchHelpFormatter,
-            name="clore",
-            help="écrire ou afficher le condensé final de clôture",
-        )
-    )
+    close = add_command(commands, "clore", "écrire ou afficher le condensé final de clôture")
     _target_options(close)
     close.add_argument("--attente", type=int, default=120, metavar="SECONDES", help="comme pour condenser")
 
-    export = _french(
-        commands.add_parser(
-            formatter_class=FrenchHelpFormatter,
-            name="exporter",
-            help="copier enregistrements, condensés et clé publique",
-        )
-    )
+    export = add_command(commands, "exporter", "copier enregistrements, condensés et clé publique")
     _target_options(export)
     export.add_argument("--sortie", type=Path, required=True, metavar="DOSSIER", help="dossier de l'export")
 
-    verify = _french(
-        commands.add_parser(
-            formatter_class=FrenchHelpFormatter,
-            name="verifier",
-            help="vérifier un export hors ligne avec la clé publique",
-        )
-    )
+    verify = add_command(commands, "verifier", "vérifier un export hors ligne avec la clé publique")
     verify.add_argument("dossier", type=Path, metavar="DOSSIER", help="dossier produit par « exporter »")
     verify.add_argument("--cle-publique", type=Path, metavar="FICHIER",
                         help=f"clé publique PEM (défaut : {PUBLIC_KEY_FILE} de l'export)")  # fmt: skip

@@ -23,10 +23,11 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from reassort.config import public_settings
 
+from .french_cli import add_command, add_target_options, french_parser
 from .supervision_target import Target, resolve
 
 FORMAT = "reassort-seal/1"
@@ -254,58 +255,8 @@ def _detail(before: Any, after: Any, path: str = "") -> str:
     return f" ({path.rstrip('.')}: {before!r} → {after!r})" if path else f" ({before!r} → {after!r})"
 
 
-class FrenchHelpFormatter(argparse.RawDescriptionHelpFormatter):
-    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None) -> None:
-        super().add_usage(usage, actions, groups, prefix or "utilisation : ")
-
-
-_ARGPARSE_FRENCH = (
-    (re.compile(r"^the following arguments are required: (.*)$"), "arguments obligatoires manquants : {0}"),
-    (re.compile(r"^unrecognized arguments: (.*)$"), "arguments inconnus : {0}"),
-    (
-        re.compile(r"^argument (.*?): invalid choice: (.*?) \(choose from (.*)\)$"),
-        "argument {0} : choix {1} invalide (possibles : {2})",
-    ),
-    (re.compile(r"^argument (.*?): not allowed with argument (.*)$"), "argument {0} : incompatible avec {1}"),
-    (re.compile(r"^argument (.*?): expected one argument$"), "argument {0} : une valeur attendue"),
-    (re.compile(r"^argument (.*?): invalid (\w+) value: (.*)$"), "argument {0} : valeur {2} invalide"),
-)
-
-
-class FrenchArgumentParser(argparse.ArgumentParser):
-    """argparse with its usage errors in French (exit status 2, as argparse)."""
-
-    def error(self, message: str) -> NoReturn:
-        for pattern, french in _ARGPARSE_FRENCH:
-            match = pattern.match(message)
-            if match:
-                message = french.format(*match.groups())
-                break
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog} : erreur : {message}\n")
-
-
-def _french(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    for group in parser._action_groups:
-        if group.title in {"options", "optional arguments"}:
-            group.title = "options"
-        elif group.title == "positional arguments":
-            group.title = "arguments"
-    for action in parser._actions:
-        if action.dest == "help":
-            action.help = "afficher cette aide et quitter"
-    return parser
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _french(
-        FrenchArgumentParser(
-            prog="reassort-seal",
-            description=__doc__,
-            formatter_class=FrenchHelpFormatter,
-            usage="%(prog)s COMMANDE [options]",
-        )
-    )
+    parser = french_parser("reassort-seal", __doc__, usage="%(prog)s COMMANDE [options]")
     commands = parser.add_subparsers(
         dest="command", metavar="COMMANDE", title="commandes", prog="reassort-seal"
     )
@@ -313,10 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("sceller", "construire le manifeste et afficher son empreinte"),
         ("verifier", "relire l'étape et lister chaque différence avec le manifeste scellé"),
     ):
-        sub = _french(commands.add_parser(name, help=text, formatter_class=FrenchHelpFormatter))
-        where = sub.add_mutually_exclusive_group()
-        where.add_argument("--local", metavar="URL", help="pile locale en cours (ex. http://127.0.0.1:8000)")
-        where.add_argument("--etape", metavar="NOM", help="étape déployée dans AWS : dev, recette ou prod")
+        sub = add_command(commands, name, text)
+        add_target_options(sub)
         sub.add_argument("--racine", type=Path, default=ROOT, metavar="DOSSIER", help="dépôt (pile locale)")
         sub.add_argument("--compartiment-pages", metavar="NOM", help="compartiment S3 des pages (AWS)")
         if name == "sceller":
