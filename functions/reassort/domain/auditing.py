@@ -3,26 +3,6 @@
 from __future__ import annotations
 
 from .model import AuditEvent
-from .ports import AuditLog
-
-
-def record(
-    audit: AuditLog,
-    elector_id: str,
-    event: str,
-    outcome: str,
-    request_id: str,
-    now: float,
-    *,
-    channel: str | None = None,
-    method: str | None = None,
-    detail: str | None = None,
-) -> None:
-    audit.record(
-        audit_event(
-            elector_id, event, outcome, request_id, now, channel=channel, method=method, detail=detail
-        )
-    )
 
 
 def audit_event(

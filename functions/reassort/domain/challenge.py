@@ -193,4 +193,6 @@ class ChallengeRequests:
         *,
         channel: str | None = None,
     ) -> None:
-        auditing.record(self._audit_log, elector_id, event, outcome, request_id, now, channel=channel)
+        self._audit_log.record(
+            auditing.audit_event(elector_id, event, outcome, request_id, now, channel=channel)
+        )

@@ -316,15 +316,16 @@ class FranceConnectFlow:
     def _audit(
         self, elector_id: str, outcome: str, request_id: str, now: float, detail: str | None = None
     ) -> None:
-        auditing.record(
-            self._audit_log,
-            elector_id,
-            AUDIT_EVENT,
-            outcome,
-            request_id,
-            now,
-            method=Method.FRANCECONNECT.value,
-            detail=detail,
+        self._audit_log.record(
+            auditing.audit_event(
+                elector_id,
+                AUDIT_EVENT,
+                outcome,
+                request_id,
+                now,
+                method=Method.FRANCECONNECT.value,
+                detail=detail,
+            )
         )
 
 

@@ -226,6 +226,6 @@ class LinkIssuer:
         channel: str | None = None,
         method: str | None = None,
     ) -> None:
-        auditing.record(
-            self._audit_log, elector_id, event, outcome, request_id, now, channel=channel, method=method
+        self._audit_log.record(
+            auditing.audit_event(elector_id, event, outcome, request_id, now, channel=channel, method=method)
         )

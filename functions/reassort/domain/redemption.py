@@ -144,4 +144,6 @@ class LinkRedemption:
         *,
         method: str | None = None,
     ) -> None:
-        auditing.record(self._audit_log, elector_id, event, outcome, request_id, now, method=method)
+        self._audit_log.record(
+            auditing.audit_event(elector_id, event, outcome, request_id, now, method=method)
+        )
