@@ -213,12 +213,22 @@ def test_given_hostile_connections_then_the_next_request_is_served_at_once(stack
         slow.close()
 
 
+def _layout_chain(source: str) -> list[str]:
+    """The layouts of web/_templates/ a page extends, nearest first (each must open its file)."""
+    chain: list[str] = []
+    while match := re.match(r'\{% extends "([\w.-]+)" %\}', source):
+        chain.append(match.group(1))
+        source = (ROOT / "web" / "_templates" / chain[-1]).read_text(encoding="utf-8")
+    return chain
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_given_a_page_template_then_it_takes_the_frame_from_the_shared_layout(
     page: Path, rendered: dict[Path, Path]
 ) -> None:
     source = page.read_text(encoding="utf-8")
-    assert source.startswith('{% extends "base.html" %}')
+    chain = _layout_chain(source)
+    assert chain and chain[-1] == "base.html", chain
     for chrome in ("<header", "<footer", "fr-skiplinks", "<head>", "dsfr.module"):
         assert chrome not in source, f"{chrome} belongs to web/_templates/base.html"
     html = rendered[page].read_text(encoding="utf-8")
