@@ -8,12 +8,11 @@ from typing import Any
 from aws_cdk import ArnFormat, Duration, Environment, RemovalPolicy, Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from .monitoring import add_paging, alarm_topic
+from .monitoring import add_paging, alarm_topic, notifying_alarm
 from .service_functions import retention_days
 from .stages import StageConfig
 
@@ -259,19 +258,15 @@ class EdgeStack(Stack):
             statistic="Sum",
             period=Duration.minutes(5),
         )
-        alarm = cloudwatch.Alarm(
+        notifying_alarm(
             self,
             "WafBlocks",
-            alarm_name=f"{config.resource_prefix}-WafBlocks",
-            alarm_description="Many requests blocked by the WAF: an attack, or a school's address rate-limited",
-            metric=blocked,
-            threshold=WAF_BLOCKS_ALARM_THRESHOLD,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            config,
+            topic,
+            blocked,
+            WAF_BLOCKS_ALARM_THRESHOLD,
+            "Many requests blocked by the WAF: an attack, or a school's address rate-limited",
         )
-        alarm.add_alarm_action(actions.SnsAction(topic))
-        alarm.add_ok_action(actions.SnsAction(topic))
 
     def _log_requests(self, config: StageConfig) -> None:
         """Every request the WAF sees (the access log of the service), personal fields redacted.

@@ -79,6 +79,36 @@ def add_paging(topic: sns.Topic, config: StageConfig) -> None:
         topic.add_subscription(subscriptions.UrlSubscription(config.alarm_paging_url))
 
 
+def notifying_alarm(
+    scope: Construct,
+    construct_id: str,
+    config: StageConfig,
+    topic: sns.ITopic,
+    metric: cloudwatch.IMetric,
+    threshold: float,
+    description: str,
+    *,
+    comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    evaluation_periods: int = 1,
+) -> cloudwatch.Alarm:
+    """An alarm named after the stage that tells `topic` when it fires and when it clears; no
+    data is not a breach (a quiet service is a healthy one)."""
+    alarm = cloudwatch.Alarm(
+        scope,
+        construct_id,
+        alarm_name=f"{config.resource_prefix}-{construct_id}",
+        alarm_description=description,
+        metric=metric,
+        threshold=threshold,
+        comparison_operator=comparison,
+        evaluation_periods=evaluation_periods,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+    alarm.add_alarm_action(actions.SnsAction(topic))
+    alarm.add_ok_action(actions.SnsAction(topic))
+    return alarm
+
+
 def service_metric(metric_name: str) -> cloudwatch.Metric:
     return cloudwatch.Metric(
         namespace=METRICS_NAMESPACE,
@@ -267,20 +297,18 @@ class Monitoring(Construct):
         evaluation_periods: int = 1,
         page: bool = False,
     ) -> cloudwatch.Alarm:
-        alarm = cloudwatch.Alarm(
+        topic = self.paging_topic if page else self.topic
+        alarm = notifying_alarm(
             self,
             construct_id,
-            alarm_name=f"{self._config.resource_prefix}-{construct_id}",
-            alarm_description=description,
-            metric=metric,
-            threshold=threshold,
-            comparison_operator=comparison,
+            self._config,
+            topic,
+            metric,
+            threshold,
+            description,
+            comparison=comparison,
             evaluation_periods=evaluation_periods,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        topic = self.paging_topic if page else self.topic
-        alarm.add_alarm_action(actions.SnsAction(topic))
-        alarm.add_ok_action(actions.SnsAction(topic))
         self.alarms.append(alarm)
         return alarm
 
@@ -391,16 +419,14 @@ class CloudFrontAlarmsStack(Stack):
             statistic="Average",
             period=ONE_MINUTE,
         )
-        alarm = cloudwatch.Alarm(
+        notifying_alarm(
             self,
             "CloudFront5xx",
-            alarm_name=f"{config.resource_prefix}-CloudFront5xx",
-            alarm_description="CloudFront answered 5xx to more than 1 % of requests for 3 minutes",
-            metric=rate,
-            threshold=CLOUDFRONT_5XX_RATE_PERCENT,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            config,
+            topic,
+            rate,
+            CLOUDFRONT_5XX_RATE_PERCENT,
+            "CloudFront answered 5xx to more than 1 % of requests for 3 minutes",
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluation_periods=3,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        alarm.add_alarm_action(actions.SnsAction(topic))
-        alarm.add_ok_action(actions.SnsAction(topic))
