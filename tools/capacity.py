@@ -440,11 +440,7 @@ def to_markdown(res: Result) -> str:
         f"| SMS spend for the election, USD | {res.sms_spend_total_usd:,.0f} | "
         f"{i.sms_spend_limit_usd:,.0f}/month (stage) |",
         "",
-        "| ask AWS for | at least |",
-        "|---|---:|",
-        f"| SES daily quota (2x busiest 24 h) | {res.ses_daily_quota_needed:,} |",
-        f"| SES sending rate, per second (2x peak) | {res.ses_rate_needed_per_s} |",
-        f"| SMS monthly spend limit, USD (1.5x spend) | {res.sms_spend_limit_needed_usd:,} |",
+        *_asks_table(res),
         "",
         "| cost (USD) | election | per reissue |",
         "|---|---:|---:|",
@@ -492,13 +488,20 @@ def asks_markdown(res: Result) -> str:
             f"24 h, {res.sms_parts_total:,.0f} SMS (USD {res.sms_spend_total_usd:,.0f}), "
             f"{res.concurrency_total:.1f} concurrent executions.",
             "",
-            "| ask AWS for | at least |",
-            "|---|---:|",
-            f"| SES daily quota (2x busiest 24 h) | {res.ses_daily_quota_needed:,} |",
-            f"| SES sending rate, per second (2x peak) | {res.ses_rate_needed_per_s} |",
-            f"| SMS monthly spend limit, USD (1.5x spend) | {res.sms_spend_limit_needed_usd:,} |",
+            *_asks_table(res),
         ]
     )
+
+
+def _asks_table(res: Result) -> list[str]:
+    """The quotas to ask AWS for before the election, as a Markdown table."""
+    return [
+        "| ask AWS for | at least |",
+        "|---|---:|",
+        f"| SES daily quota (2x busiest 24 h) | {res.ses_daily_quota_needed:,} |",
+        f"| SES sending rate, per second (2x peak) | {res.ses_rate_needed_per_s} |",
+        f"| SMS monthly spend limit, USD (1.5x spend) | {res.sms_spend_limit_needed_usd:,} |",
+    ]
 
 
 def docs_blocks(inputs: Inputs | None = None) -> dict[str, str]:
