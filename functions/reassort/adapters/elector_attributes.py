@@ -24,9 +24,8 @@ ROLL_FIELDS = (
 )
 
 # request_reassort and fc_callback: failures and lock, lock alerts sent (daily cap), quota
-# entries and their version (which
-# every redemption also moves, so a new link is never bound to a stale generation), rehash of
-# the secrets. Never the vote code nor the link generation.
+# entries and their version (which every redemption also moves, so a new link is never bound to
+# a stale generation), rehash of the secrets. Never the vote code nor the link generation.
 CHALLENGE_FUNCTION = frozenset(
     {
         "failed_attempts",

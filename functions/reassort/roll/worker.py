@@ -40,9 +40,6 @@ from reassort.roll.schema import Problem, RollRow, validate_row
 
 log = logging.getLogger(__name__)
 
-# Attributes of the roll. Only these (and the two digests, updated_at) are ever written here.
-ROLL_ATTRIBUTES = ("display_name", "pro_email", "question", "answer_hash", "numen_hash", "nir_hash")
-OPTIONAL_ATTRIBUTES = ("question", "answer_hash", "numen_hash", "nir_hash", "identity_digest")
 _READ_ATTRIBUTES = ("elector_id", "roll_digest", "roll_vote_code_digest", "vote_code_hash", "code_changed_at")
 _MAX_ATTEMPTS = 3
 
