@@ -35,7 +35,6 @@ from reassort.adapters.elector_attributes import ELECTORS_KEY, ROLL_FIELDS
 WORKER_HANDLER = "roll_import_worker.handler.lambda_handler"
 # An express child workflow of a Distributed Map stops at 5 minutes: the worker and its task
 # must end well before, or a batch that is still writing is cut without a clean failure.
-EXPRESS_CHILD_LIMIT = Duration.minutes(5)
 WORKER_TIMEOUT = Duration.minutes(4)
 TASK_TIMEOUT = Duration.seconds(270)
 # Attributes the import may write (functions/reassort/roll/worker.py); state attributes are not among them.

@@ -48,7 +48,6 @@ WRONG_SHARE = float(os.environ.get("LOAD_WRONG_SHARE", "0.2"))
 FC_SHARE = float(os.environ.get("LOAD_FC_SHARE", "0"))
 THINK = float(os.environ.get("LOAD_THINK_SECONDS", "1"))
 PACE = float(os.environ.get("LOAD_PACE_SECONDS", "0"))
-OUTBOX_POLLS = 20
 RECORD = os.environ.get("LOAD_RECORD", "")
 # The emulator has a handful of identities and each elector may get 5 links a day: beyond
 # that, FranceConnect journeys would only measure the quota refusal.

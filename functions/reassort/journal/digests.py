@@ -62,10 +62,6 @@ class DigestExists(Exception):
     """Another run stored a digest with the same sequence number first."""
 
 
-class JournalClosed(Exception):
-    """The final digest has been written: nothing more is digested."""
-
-
 def iso_ms(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
 

@@ -44,7 +44,6 @@ SECRETS: dict[str, tuple[str, str, str]] = {
     "nir10": ("nir10", "nir_hash", "nir_hash"),
     "vote_code": ("vote_code", "vote_code_hash", "vote_code_hash"),
 }
-SECRET_COLUMNS = frozenset(c for pair in SECRETS.values() for c in pair[:2])
 
 _ELECTOR_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 _ARGON2ID = re.compile(r"^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]{16,}\$[A-Za-z0-9+/]{16,}$")
