@@ -102,3 +102,19 @@ def test_given_a_misconfigured_stage_when_read_from_the_environment_then_the_mes
 
     with pytest.raises(ValidationError, match=r"FC_ISSUER must be an https URL outside the local stage"):
         Settings.from_env(environ)
+
+
+@pytest.mark.parametrize(("stage", "loopback"), [("local", True), ("dev", False), ("prod", False)])
+def test_given_a_stage_when_the_franceconnect_client_is_built_then_only_local_accepts_loopback_endpoints(
+    stage: str, loopback: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from reassort import wiring
+
+    monkeypatch.setattr(wiring, "get_settings", lambda: settings(stage, fc_client_id="client"))
+    monkeypatch.setattr(wiring, "get_secrets", lambda: SimpleNamespace(fc_client_secret="secret"))
+
+    client = wiring.get_fc_client.__wrapped__()
+
+    assert client.config.allow_loopback is loopback
